@@ -1,0 +1,73 @@
+"""Roles grant actions; scope (the user's region) grants rows. DESIGN.md section 3."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    PROVINCE = "province", _("省级接口")
+    CITY = "city", _("市级")
+    COUNTY_ADMIN = "county_admin", _("县级管理员")
+    TOWNSHIP_ADMIN = "township_admin", _("乡镇管理员")
+    INSPECTOR = "inspector", _("督查人员")
+    TEAM_LEADER = "team_leader", _("工作队长")
+    TEAM_MEMBER = "team_member", _("工作队员")
+    SYSTEM_ADMIN = "system_admin", _("系统管理员")
+    SECURITY_ADMIN = "security_admin", _("安全管理员")
+    AUDIT_ADMIN = "audit_admin", _("安全审计员")
+
+
+# Roles that work in the Django admin (is_staff is derived from the role).
+STAFF_ROLES = {
+    Role.CITY,
+    Role.COUNTY_ADMIN,
+    Role.TOWNSHIP_ADMIN,
+    Role.INSPECTOR,
+    Role.SYSTEM_ADMIN,
+    Role.SECURITY_ADMIN,
+    Role.AUDIT_ADMIN,
+}
+# The three separated administrators (三员分立) hold no region: they see no business rows.
+SYSTEM_ROLES = {Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
+TEAM_ROLES = {Role.TEAM_LEADER, Role.TEAM_MEMBER}
+
+# Which roles a role may hand out when it creates accounts (never its own or a higher one).
+GRANTABLE_ROLES = {
+    Role.COUNTY_ADMIN: {Role.TOWNSHIP_ADMIN, Role.INSPECTOR, Role.TEAM_LEADER, Role.TEAM_MEMBER},
+    Role.SYSTEM_ADMIN: {r for r in Role if r not in SYSTEM_ROLES},
+}
+
+_VIEW = ("view",)
+_EDIT = ("view", "add", "change")
+
+_BUSINESS = {
+    "villages": ("region", "village"),
+    "teams": ("dispatchingunit", "workteam", "cadre", "assignment"),
+}
+
+
+def _perms(app_models: dict[str, tuple[str, ...]], actions: tuple[str, ...]) -> set[str]:
+    return {
+        f"{app}.{action}_{model}"
+        for app, models_ in app_models.items()
+        for model in models_
+        for action in actions
+    }
+
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.CITY: frozenset(_perms(_BUSINESS, _VIEW)),
+    Role.COUNTY_ADMIN: frozenset(
+        _perms({"villages": ("region",)}, _VIEW)
+        | _perms({"villages": ("village",)}, _EDIT)
+        | _perms({"teams": _BUSINESS["teams"]}, _EDIT)
+        | _perms({"accounts": ("user",)}, _EDIT)
+    ),
+    Role.TOWNSHIP_ADMIN: frozenset(
+        _perms(_BUSINESS, _VIEW) | _perms({"villages": ("village",)}, ("change",))
+    ),
+    Role.INSPECTOR: frozenset(_perms(_BUSINESS, _VIEW)),
+    Role.SYSTEM_ADMIN: frozenset(_perms({"accounts": ("user",)}, _EDIT)),
+    Role.SECURITY_ADMIN: frozenset(),
+    Role.AUDIT_ADMIN: frozenset(),
+}

@@ -1,0 +1,15 @@
+from celery import shared_task
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def sessions_clear_task() -> None:
+    from django.core.management import call_command
+
+    call_command("clearsessions")
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def login_attempts_clean_task() -> None:
+    from axes.handlers.proxy import AxesProxyHandler
+
+    AxesProxyHandler.reset_logs(age_days=90)

@@ -1,0 +1,17 @@
+"""The Celery task base: every task runs inside an audit context with source "task"."""
+
+from celery import Task
+
+
+class AuditedTask(Task):
+    def __call__(self, *args, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        from .audit import Source, audit_context
+
+        actor = None
+        actor_id = kwargs.get("actor_id")
+        if actor_id:
+            actor = get_user_model().objects.filter(pk=actor_id).first()
+        with audit_context(source=Source.TASK, actor=actor, task=self.name):
+            return super().__call__(*args, **kwargs)

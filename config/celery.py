@@ -1,0 +1,25 @@
+"""The Celery app. Tasks are discovered in every app's tasks.py."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("zhucun", task_cls="common.tasks:AuditedTask")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Nightly at 02:30: drop expired sessions so the table stays small.
+    "sessions-clear": {
+        "task": "accounts.tasks.sessions_clear_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    # Nightly at 02:40: forget login failures older than the lockout window.
+    "login-attempts-clean": {
+        "task": "accounts.tasks.login_attempts_clean_task",
+        "schedule": crontab(hour=2, minute=40),
+    },
+}

@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
+
+from common.views import healthz
+
+admin.site.site_header = admin.site.site_title = _("驻村通")
+admin.site.index_title = _("驻村工作队管理")
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+]
+
+if settings.DEBUG:  # pragma: no cover - local run only
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,374 @@
+"""Dispatching units, work teams, cadres and their assignments (the roster)."""
+
+import datetime as dt
+
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from common.fields import EncryptedCharField, KeyedHashField
+from common.models import BaseModel, ScopedQuerySet
+from common.people import mask_id_number, mask_phone
+from villages.models import Region, Village
+
+
+class UnitLevel(models.TextChoices):
+    CENTRAL = "central", _("中央")
+    PROVINCE = "province", _("省")
+    CITY = "city", _("市")
+    COUNTY = "county", _("县")
+    TOWNSHIP = "township", _("乡")
+
+
+class UnitKind(models.TextChoices):
+    PARTY_GOVERNMENT = "agency", _("党政机关")
+    INSTITUTION = "institution", _("事业单位")
+    STATE_ENTERPRISE = "enterprise", _("国有企业")
+    UNIVERSITY = "university", _("高校")
+    FINANCIAL = "financial", _("金融机构")
+    OTHER = "other", _("其他")
+
+
+class DispatchingUnitQuerySet(ScopedQuerySet):
+    """A unit is visible where it is registered, and where it has sent a team."""
+
+    scope_path = "region__code"
+
+    def scope_q(self, prefix: str) -> Q:
+        return Q(region__code__startswith=prefix) | Exists(
+            WorkTeam.objects.filter(lead_unit=OuterRef("pk"), village__code__startswith=prefix)
+        )
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class DispatchingUnit(BaseModel):
+    name = models.CharField(_("单位名称"), max_length=128)
+    level = models.CharField(_("单位层级"), max_length=16, choices=UnitLevel.choices)
+    kind = models.CharField(_("单位类型"), max_length=16, choices=UnitKind.choices)
+    region = models.ForeignKey(
+        Region, verbose_name=_("所属区划"), on_delete=models.PROTECT, related_name="units"
+    )
+    principal_leader = models.CharField(_("主要负责人"), max_length=64, blank=True)
+    contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
+    contact_phone = EncryptedCharField(_("联系电话"), blank=True, default="")
+
+    objects = DispatchingUnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("派出单位")
+        verbose_name_plural = _("派出单位")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "name"],
+                name="unit_unique_name_in_region",
+                violation_error_message=_("该区划下已有同名单位。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamStatus(models.TextChoices):
+    ACTIVE = "active", _("在岗")
+    ENDED = "ended", _("已撤离")
+
+
+class WorkTeamQuerySet(ScopedQuerySet):
+    scope_path = "village__code"
+
+    def with_warnings(self, today: dt.date | None = None) -> "WorkTeamQuerySet":
+        """Annotate the derived warnings, computed in the query (no stored flags).
+
+        active_members: active assignments; has_first_secretary; term_ending_soon (the team's
+        term ends within the warning window); members_overdue (an active member serving past
+        the planned end).
+        """
+        today = today or timezone.localdate()
+        soon = today + dt.timedelta(days=settings.ZHUCUN_TERM_WARNING_DAYS)
+        active = Assignment.objects.filter(team=OuterRef("pk"), status=AssignmentStatus.ACTIVE)
+        return self.annotate(
+            active_members=models.functions.Coalesce(
+                models.Subquery(
+                    active.order_by().values("team").annotate(n=models.Count("*")).values("n")
+                ),
+                0,
+            ),
+            has_first_secretary=Exists(active.filter(is_first_secretary=True)),
+            term_ending_soon=models.Case(
+                models.When(
+                    status=TeamStatus.ACTIVE, term_end__gte=today, term_end__lte=soon, then=True
+                ),
+                default=False,
+                output_field=models.BooleanField(),
+            ),
+            members_overdue=Exists(active.filter(planned_end__lt=today)),
+        )
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class WorkTeam(BaseModel):
+    """A resident work team: one active team per village (一村一队)."""
+
+    village = models.ForeignKey(
+        Village, verbose_name=_("驻村"), on_delete=models.PROTECT, related_name="teams"
+    )
+    name = models.CharField(_("工作队名称"), max_length=128)
+    lead_unit = models.ForeignKey(
+        DispatchingUnit,
+        verbose_name=_("牵头派出单位"),
+        on_delete=models.PROTECT,
+        related_name="teams",
+    )
+    other_units = models.ManyToManyField(
+        DispatchingUnit, verbose_name=_("其他派出单位"), blank=True, related_name="joint_teams"
+    )
+    term_start = models.DateField(_("任期开始"))
+    term_end = models.DateField(_("任期结束"))
+    status = models.CharField(
+        _("状态"), max_length=16, choices=TeamStatus.choices, default=TeamStatus.ACTIVE
+    )
+    ended_on = models.DateField(_("撤离日期"), null=True, blank=True)
+
+    objects = WorkTeamQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("驻村工作队")
+        verbose_name_plural = _("驻村工作队")
+        ordering = ["village__code", "-term_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["village"],
+                condition=Q(status="active"),
+                name="team_one_active_per_village",
+                violation_error_message=_("该村已有在岗的驻村工作队（一村一队）。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(term_end__gt=models.F("term_start")),
+                name="team_term_order",
+                violation_error_message=_("任期结束日期应晚于开始日期。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Gender(models.TextChoices):
+    MALE = "M", _("男")
+    FEMALE = "F", _("女")
+
+
+class PoliticalStatus(models.TextChoices):
+    CPC_MEMBER = "cpc", _("中共党员")
+    CPC_PROBATIONARY = "cpc_probation", _("中共预备党员")
+    YOUTH_LEAGUE = "league", _("共青团员")
+    DEMOCRATIC_PARTY = "democratic", _("民主党派")
+    MASSES = "masses", _("群众")
+
+
+class CadreQuerySet(ScopedQuerySet):
+    """A cadre is visible in the region that keeps the record and where the cadre serves."""
+
+    scope_path = "region__code"
+
+    def scope_q(self, prefix: str) -> Q:
+        return Q(region__code__startswith=prefix) | Exists(
+            Assignment.objects.filter(
+                cadre=OuterRef("pk"),
+                status=AssignmentStatus.ACTIVE,
+                team__village__code__startswith=prefix,
+            )
+        )
+
+    def with_warnings(self, today: dt.date | None = None) -> "CadreQuerySet":
+        today = today or timezone.localdate()
+        soon = today + dt.timedelta(days=settings.ZHUCUN_TERM_WARNING_DAYS)
+        active = Assignment.objects.filter(cadre=OuterRef("pk"), status=AssignmentStatus.ACTIVE)
+        return self.annotate(
+            serving=Exists(active),
+            past_planned_end=Exists(active.filter(planned_end__lt=today)),
+            term_ending_soon=Exists(active.filter(planned_end__gte=today, planned_end__lte=soon)),
+        )
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Cadre(BaseModel):
+    """A person who serves on work teams. ID number and phone are stored encrypted."""
+
+    name = models.CharField(_("姓名"), max_length=64)
+    id_number = EncryptedCharField(_("身份证号"))
+    id_hash = KeyedHashField(source="id_number")
+    gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, editable=False)
+    birth_date = models.DateField(_("出生日期"), editable=False)
+    phone = EncryptedCharField(_("手机号"), blank=True, default="")
+    phone_hash = KeyedHashField(source="phone", blank=True, default="")
+    political_status = models.CharField(
+        _("政治面貌"),
+        max_length=16,
+        choices=PoliticalStatus.choices,
+        default=PoliticalStatus.CPC_MEMBER,
+    )
+    unit = models.ForeignKey(
+        DispatchingUnit, verbose_name=_("工作单位"), on_delete=models.PROTECT, related_name="cadres"
+    )
+    position = models.CharField(_("职务"), max_length=64, blank=True)
+    rank = models.CharField(_("职级"), max_length=32, blank=True)
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("管理区划"),
+        on_delete=models.PROTECT,
+        related_name="cadres",
+        help_text=_("负责管理该干部档案的区划（通常为县）。"),
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登录账号"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cadre",
+    )
+
+    objects = CadreQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("干部")
+        verbose_name_plural = _("干部")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_hash"],
+                name="cadre_unique_id_number",
+                violation_error_message=_("该身份证号已登记。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+
+class AssignmentStatus(models.TextChoices):
+    ACTIVE = "active", _("在岗")
+    ENDED = "ended", _("任期结束")
+    RECALLED = "recalled", _("召回")
+    REPLACED = "replaced", _("轮换")
+
+
+class AssignmentQuerySet(ScopedQuerySet):
+    scope_path = "team__village__code"
+
+    def active(self) -> "AssignmentQuerySet":
+        return self.filter(status=AssignmentStatus.ACTIVE)
+
+    def with_warnings(self, today: dt.date | None = None) -> "AssignmentQuerySet":
+        today = today or timezone.localdate()
+        soon = today + dt.timedelta(days=settings.ZHUCUN_TERM_WARNING_DAYS)
+        is_active = Q(status=AssignmentStatus.ACTIVE)
+        return self.annotate(
+            past_planned_end=models.ExpressionWrapper(
+                is_active & Q(planned_end__lt=today), output_field=models.BooleanField()
+            ),
+            term_ending_soon=models.ExpressionWrapper(
+                is_active & Q(planned_end__gte=today, planned_end__lte=soon),
+                output_field=models.BooleanField(),
+            ),
+        )
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Assignment(BaseModel):
+    """A cadre serving on a team: 队长 and/or 第一书记, or 队员. One active per cadre."""
+
+    cadre = models.ForeignKey(
+        Cadre, verbose_name=_("干部"), on_delete=models.PROTECT, related_name="assignments"
+    )
+    team = models.ForeignKey(
+        WorkTeam, verbose_name=_("工作队"), on_delete=models.PROTECT, related_name="assignments"
+    )
+    is_leader = models.BooleanField(_("队长"), default=False)
+    is_first_secretary = models.BooleanField(_("第一书记"), default=False)
+    start = models.DateField(_("到岗日期"))
+    planned_end = models.DateField(_("计划期满"))
+    status = models.CharField(
+        _("状态"), max_length=16, choices=AssignmentStatus.choices, default=AssignmentStatus.ACTIVE
+    )
+    ended_on = models.DateField(_("离岗日期"), null=True, blank=True)
+    end_reason = models.TextField(_("离岗原因"), blank=True)
+    successor = models.ForeignKey(
+        "self",
+        verbose_name=_("接任"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="predecessors",
+    )
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("任职")
+        verbose_name_plural = _("任职")
+        ordering = ["team", "-is_leader", "-is_first_secretary", "start", "id"]
+        indexes = [models.Index(fields=["team", "status"], name="assignment_team_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cadre"],
+                condition=Q(status="active"),
+                name="assignment_one_active_per_cadre",
+                violation_error_message=_("该干部已有在岗任职，须先结束或召回。"),
+            ),
+            models.UniqueConstraint(
+                fields=["team"],
+                condition=Q(status="active", is_leader=True),
+                name="assignment_one_leader_per_team",
+                violation_error_message=_("该工作队已有在岗队长。"),
+            ),
+            models.UniqueConstraint(
+                fields=["team"],
+                condition=Q(status="active", is_first_secretary=True),
+                name="assignment_one_first_secretary_per_team",
+                violation_error_message=_("该工作队已有在岗第一书记。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_end__gt=models.F("start")),
+                name="assignment_term_order",
+                violation_error_message=_("计划期满日期应晚于到岗日期。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active", ended_on__isnull=True)
+                | (~Q(status="active") & Q(ended_on__isnull=False)),
+                name="assignment_ended_on_by_status",
+                violation_error_message=_("离岗的任职须有离岗日期，在岗的不能有。"),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="recalled") | ~Q(end_reason=""),
+                name="assignment_recall_has_reason",
+                violation_error_message=_("召回须填写原因。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cadre} · {self.role_label}"
+
+    @property
+    def role_label(self) -> str:
+        if self.is_leader and self.is_first_secretary:
+            return str(_("队长兼第一书记"))
+        if self.is_leader:
+            return str(_("队长"))
+        if self.is_first_secretary:
+            return str(_("第一书记"))
+        return str(_("队员"))

@@ -1,0 +1,67 @@
+"""The fixture world: two counties, two townships, two villages, so that every scope check
+has an out-of-scope twin."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from accounts.models import User
+from accounts.roles import Role
+from teams.models import Assignment, Cadre, DispatchingUnit, WorkTeam
+from teams.services import cadre_link_user
+from villages.models import Level, Region, Village
+
+from . import factories as f
+
+
+@dataclass
+class World:
+    province: Region
+    city: Region
+    county_a: Region
+    county_b: Region
+    township_a: Region
+    township_b: Region
+    village_a: Village
+    village_b: Village
+    unit_a: DispatchingUnit
+    unit_b: DispatchingUnit
+    team_a: WorkTeam
+    team_b: WorkTeam
+    cadre_a: Cadre
+    cadre_b: Cadre
+    assignment_a: Assignment
+    assignment_b: Assignment
+    official_a: User
+    official_b: User
+    township_official_a: User
+    member_a: User
+
+
+@pytest.fixture
+def world(db) -> World:
+    province = f.region("140000000000", "山西省", Level.PROVINCE)
+    city = f.region("140100000000", "太原市", Level.CITY, province)
+    county_a = f.region("140121000000", "清徐县", Level.COUNTY, city)
+    county_b = f.region("140122000000", "阳曲县", Level.COUNTY, city)
+    township_a = f.region("140121100000", "清源镇", Level.TOWNSHIP, county_a)
+    township_b = f.region("140122100000", "黄寨镇", Level.TOWNSHIP, county_b)
+    village_a = f.village("140121100201", "东于村", township_a)
+    village_b = f.village("140122100201", "大盂村", township_b)
+    unit_a = f.unit("清徐县农业农村局", county_a)
+    unit_b = f.unit("阳曲县农业农村局", county_b)
+    team_a = f.team(village_a, unit_a)
+    team_b = f.team(village_b, unit_b)
+    cadre_a = f.cadre("张建国", unit_a, county_a)
+    cadre_b = f.cadre("李春生", unit_b, county_b)
+    assignment_a = f.assign(cadre_a, team_a, leader=True, secretary=True)
+    assignment_b = f.assign(cadre_b, team_b, leader=True, secretary=True)
+    official_a = f.user("official_a", Role.COUNTY_ADMIN, county_a, full_name="清徐县管理员")
+    official_b = f.user("official_b", Role.COUNTY_ADMIN, county_b, full_name="阳曲县管理员")
+    township_official_a = f.user("township_a", Role.TOWNSHIP_ADMIN, township_a)
+    member_a = f.user("member_a", Role.TEAM_MEMBER, None)
+    cadre_link_user(cadre=cadre_a, user=member_a)
+    member_a.refresh_from_db()
+    return World(province, city, county_a, county_b, township_a, township_b, village_a,
+                 village_b, unit_a, unit_b, team_a, team_b, cadre_a, cadre_b, assignment_a,
+                 assignment_b, official_a, official_b, township_official_a, member_a)
