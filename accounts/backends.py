@@ -6,9 +6,14 @@ from .roles import ROLE_PERMISSIONS
 
 
 class RoleBackend(ModelBackend):
+    """Superusers hold every permission; everyone else exactly what the role grants.
+
+    Role grants are code (accounts.roles), so checking them costs no query.
+    """
+
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
-        perms = set(super().get_all_permissions(user_obj, obj))
-        perms |= ROLE_PERMISSIONS.get(getattr(user_obj, "role", ""), frozenset())
-        return perms
+        if user_obj.is_superuser:
+            return super().get_all_permissions(user_obj, obj)
+        return set(ROLE_PERMISSIONS.get(getattr(user_obj, "role", ""), frozenset()))

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
@@ -20,7 +20,7 @@ from common.crypto import keyed_hash
 from common.errors import ApplicationError, validation_messages
 from common.people import mask_id_number, validate_id_number, validate_phone
 from villages import services as village_services
-from villages.models import Level, Village
+from villages.models import Level, Region, Village
 
 from . import selectors, services
 from .models import (
@@ -57,9 +57,10 @@ class TownshipFilter(admin.SimpleListFilter):
     title = _("乡镇")
     parameter_name = "township"
     path = "village__township"
+    choice_model = Region
 
     def lookups(self, request, model_admin):
-        regions = scoped(Village._meta.get_field("township").related_model, request.user)
+        regions = scoped(Region, request.user)
         return [(r.pk, r.name) for r in regions.filter(level=Level.TOWNSHIP).order_by("code")]
 
     def queryset(self, request, queryset):
@@ -166,7 +167,7 @@ class VillageAdmin(ScopedAdminMixin, admin.ModelAdmin):
             out.append(badge(_g("无在岗工作队"), "bad"))
         elif not obj.has_first_secretary:
             out.append(badge(_g("无第一书记"), "bad"))
-        return format_html("{}", format_html("".join(out))) if out else "-"
+        return format_html_join("", "{}", ((b,) for b in out)) if out else "-"
 
     def save_model(self, request, obj, form, change):
         data = {k: v for k, v in form.cleaned_data.items() if k != "region"}
@@ -341,7 +342,7 @@ class WorkTeamAdmin(ScopedAdminMixin, admin.ModelAdmin):
             out.append(badge(_g("任期将满")))
         if obj.members_overdue:
             out.append(badge(_g("有队员超期在岗")))
-        return format_html("{}", format_html("".join(out))) if out else "-"
+        return format_html_join("", "{}", ((b,) for b in out)) if out else "-"
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -487,7 +488,7 @@ class CadreAdmin(ScopedAdminMixin, admin.ModelAdmin):
             out.append(badge(_g("任期将满")))
         if not obj.serving:
             out.append(badge(_g("未在岗"), "ok"))
-        return format_html("{}", format_html("".join(out))) if out else "-"
+        return format_html_join("", "{}", ((b,) for b in out)) if out else "-"
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -635,7 +636,7 @@ class AssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
             out.append(badge(_g("超期在岗"), "bad"))
         if obj.term_ending_soon:
             out.append(badge(_g("任期将满")))
-        return format_html("{}", format_html("".join(out))) if out else "-"
+        return format_html_join("", "{}", ((b,) for b in out)) if out else "-"
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

@@ -62,6 +62,25 @@ def world(db) -> World:
     member_a = f.user("member_a", Role.TEAM_MEMBER, None)
     cadre_link_user(cadre=cadre_a, user=member_a)
     member_a.refresh_from_db()
-    return World(province, city, county_a, county_b, township_a, township_b, village_a,
-                 village_b, unit_a, unit_b, team_a, team_b, cadre_a, cadre_b, assignment_a,
-                 assignment_b, official_a, official_b, township_official_a, member_a)
+    return World(
+        province,
+        city,
+        county_a,
+        county_b,
+        township_a,
+        township_b,
+        village_a,
+        village_b,
+        unit_a,
+        unit_b,
+        team_a,
+        team_b,
+        cadre_a,
+        cadre_b,
+        assignment_a,
+        assignment_b,
+        official_a,
+        official_b,
+        township_official_a,
+        member_a,
+    )

@@ -40,14 +40,30 @@ def village(code: str, name: str, township: Region) -> Village:
 
 
 def unit(name: str, reg: Region, level: str = "county") -> DispatchingUnit:
-    return team_services.unit_create(name=name, level=level, kind="agency", region=reg,
-                                     principal_leader="王主任", contact_phone=phone())
+    return team_services.unit_create(
+        name=name,
+        level=level,
+        kind="agency",
+        region=reg,
+        principal_leader="王主任",
+        contact_phone=phone(),
+    )
 
 
-def team(vil: Village, lead: DispatchingUnit, start: dt.date = dt.date(2025, 3, 1),
-         end: dt.date = dt.date(2027, 3, 1), name: str = "") -> WorkTeam:
-    return team_services.team_create(village=vil, name=name or f"{vil.name}工作队",
-                                     lead_unit=lead, term_start=start, term_end=end)
+def team(
+    vil: Village,
+    lead: DispatchingUnit,
+    start: dt.date = dt.date(2025, 3, 1),
+    end: dt.date = dt.date(2027, 3, 1),
+    name: str = "",
+) -> WorkTeam:
+    return team_services.team_create(
+        village=vil,
+        name=name or f"{vil.name}工作队",
+        lead_unit=lead,
+        term_start=start,
+        term_end=end,
+    )
 
 
 def cadre(name: str, u: DispatchingUnit, reg: Region, **kwargs) -> Cadre:
@@ -56,10 +72,23 @@ def cadre(name: str, u: DispatchingUnit, reg: Region, **kwargs) -> Cadre:
     return team_services.cadre_create(name=name, unit=u, region=reg, **kwargs)
 
 
-def assign(c: Cadre, t: WorkTeam, *, leader: bool = False, secretary: bool = False,
-           start: dt.date = dt.date(2025, 3, 1), end: dt.date = dt.date(2027, 3, 1)) -> Assignment:
-    return team_services.assignment_create(cadre=c, team=t, start=start, planned_end=end,
-                                           is_leader=leader, is_first_secretary=secretary)
+def assign(
+    c: Cadre,
+    t: WorkTeam,
+    *,
+    leader: bool = False,
+    secretary: bool = False,
+    start: dt.date = dt.date(2025, 3, 1),
+    end: dt.date = dt.date(2027, 3, 1),
+) -> Assignment:
+    return team_services.assignment_create(
+        cadre=c,
+        team=t,
+        start=start,
+        planned_end=end,
+        is_leader=leader,
+        is_first_secretary=secretary,
+    )
 
 
 def user(username: str, role: str, reg: Region | None, **kwargs) -> User:

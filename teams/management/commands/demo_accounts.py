@@ -30,11 +30,23 @@ class Command(BaseCommand):
         county_a, county_b = counties
         township = Region.objects.filter(parent=county_a).order_by("code").first()
         province = Region.objects.get(level=Level.PROVINCE, code=county_a.code[:2] + "0" * 10)
-        leader = (Assignment.objects.filter(status=AssignmentStatus.ACTIVE, is_leader=True,
-                                            team__village__code__startswith=township.code[:9])
-                  .select_related("cadre", "team").order_by("team__village__code").first())
-        member = (Assignment.objects.filter(team=leader.team, status=AssignmentStatus.ACTIVE,
-                                            is_leader=False).select_related("cadre").first())
+        leader = (
+            Assignment.objects.filter(
+                status=AssignmentStatus.ACTIVE,
+                is_leader=True,
+                team__village__code__startswith=township.code[:9],
+            )
+            .select_related("cadre", "team")
+            .order_by("team__village__code")
+            .first()
+        )
+        member = (
+            Assignment.objects.filter(
+                team=leader.team, status=AssignmentStatus.ACTIVE, is_leader=False
+            )
+            .select_related("cadre")
+            .first()
+        )
         rows = [
             ("admin", "", None, "系统超级管理员（全部数据）", True),
             ("county_a", Role.COUNTY_ADMIN, county_a, f"{county_a.name}县级管理员", False),
@@ -49,25 +61,37 @@ class Command(BaseCommand):
         with audit_context(source=Source.COMMAND, command="demo_accounts"):
             for username, role, region, label, superuser in rows:
                 self.ensure(username, role, region, label, superuser)
-            for username, assignment, role in (("leader_a", leader, Role.TEAM_LEADER),
-                                               ("member_a", member, Role.TEAM_MEMBER)):
+            for username, assignment, role in (
+                ("leader_a", leader, Role.TEAM_LEADER),
+                ("member_a", member, Role.TEAM_MEMBER),
+            ):
                 if assignment is None:
                     continue
                 user = self.ensure(username, role, None, assignment.cadre.name, False)
                 cadre_link_user(cadre=assignment.cadre, user=user)
-        self.stdout.write("\n演示账号（密码均为 %s）：" % DEMO_PASSWORD)
-        for user in User.objects.filter(
-            username__in=[r[0] for r in rows] + ["leader_a", "member_a"]
-        ).select_related("region").order_by("date_joined", "pk"):
+        self.stdout.write(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
+        for user in (
+            User.objects.filter(username__in=[r[0] for r in rows] + ["leader_a", "member_a"])
+            .select_related("region")
+            .order_by("date_joined", "pk")
+        ):
             scope = user.region.name if user.region else ("全部" if user.is_superuser else "-")
-            self.stdout.write(f"  {user.username:<12} {user.get_role_display() or '超级管理员':<8} "
-                              f"{scope:<10} {user.full_name}")
+            self.stdout.write(
+                f"  {user.username:<12} {user.get_role_display() or '超级管理员':<8} "
+                f"{scope:<10} {user.full_name}"
+            )
         self.stdout.write("管理后台：http://127.0.0.1:8000/admin/\n")
 
     def ensure(self, username, role, region, label, superuser) -> User:
         user = User.objects.filter(username=username).first()
         if user is None:
-            return user_create(username=username, password=DEMO_PASSWORD, role=role,
-                               region=region, full_name=label, is_superuser=superuser)
+            return user_create(
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                region=region,
+                full_name=label,
+                is_superuser=superuser,
+            )
         user_set_password(user=user, password=DEMO_PASSWORD)
         return user
