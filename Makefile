@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup services run test lint check migrate messages bench clean stop
+.PHONY: setup services run test lint check migrate messages gettext clean stop
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,12 +37,19 @@ check: services
 	DJANGO_ALLOWED_HOSTS=zhucun.example.gov.cn \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
-test: lint check
+test: lint check gettext
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-messages: setup
-	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --no-location
-	$(PY) manage.py compilemessages -l zh_Hans
+# GNU gettext (xgettext, msgfmt) for the catalogue and its test; installed when missing.
+gettext:
+	@command -v msgfmt >/dev/null || { apt-get update -qq && apt-get install -y -qq gettext; } \
+	  || { echo "install GNU gettext (msgfmt, xgettext)"; exit 1; }
+
+messages: setup gettext
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --no-location \
+	  --ignore '.venv/*' --ignore '.local/*' --ignore 'tests/*' --ignore 'scripts/*'
+	$(PY) scripts/i18n.py fill locale/zh_Hans/LC_MESSAGES/django.po
+	$(PY) manage.py compilemessages -l zh_Hans --ignore '.venv/*' 
 
 stop:
 	$(PY) scripts/services.py down

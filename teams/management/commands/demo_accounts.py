@@ -3,6 +3,7 @@ unless --force is given."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Role
@@ -69,7 +70,7 @@ class Command(BaseCommand):
                     continue
                 user = self.ensure(username, role, None, assignment.cadre.name, False)
                 cadre_link_user(cadre=assignment.cadre, user=user)
-        self.stdout.write(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
+        self.stdout.write("\n" + _("演示账号（密码均为 %s）：") % DEMO_PASSWORD)
         for user in (
             User.objects.filter(username__in=[r[0] for r in rows] + ["leader_a", "member_a"])
             .select_related("region")
@@ -80,7 +81,7 @@ class Command(BaseCommand):
                 f"  {user.username:<12} {user.get_role_display() or '超级管理员':<8} "
                 f"{scope:<10} {user.full_name}"
             )
-        self.stdout.write("管理后台：http://127.0.0.1:8000/admin/\n")
+        self.stdout.write(_("管理后台：%s") % "http://127.0.0.1:8000/admin/")
 
     def ensure(self, username, role, region, label, superuser) -> User:
         user = User.objects.filter(username=username).first()
