@@ -116,6 +116,7 @@ def fill(path: Path) -> int:
         if entry.translated:
             continue
         entry.flags = [f for f in entry.flags if f != "fuzzy"]
+        entry.comments = [c for c in entry.comments if not c.startswith("#|")]
         if entry.msgid_plural is not None:
             entry.msgstr = {0: entry.msgid_plural}
         else:
