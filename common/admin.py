@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .errors import ApplicationError, validation_messages
+from .fields import EncryptedCharField
 from .models import user_scope_prefix
 from .people import is_valid_id_number, normalize_id_number, normalize_phone, validate_phone
 
@@ -51,8 +52,6 @@ class ScopedAdminMixin:
     # {"typed value kind": "hash field"}: a full ID number or phone typed into the search box
     # is matched through its keyed hash.
     protected_search: dict[str, str] = {}
-    # Fields shown masked in the object history instead of their (encrypted) value.
-    history_hidden_fields: tuple[str, ...] = ()
 
     def _changeform_view(self, request, object_id, form_url, extra_context):
         """A business rule broken at save time (a race the form could not see) is reported
@@ -120,6 +119,12 @@ class ScopedAdminMixin:
             .order_by("-pgh_created_at", "-pgh_id")
             .values("pgh_created_at", "pgh_label", "pgh_diff", "pgh_context")[:500]
         )
+        hidden = {
+            name
+            for f in self.model._meta.concrete_fields
+            if isinstance(f, EncryptedCharField)
+            for name in (f.name, f.attname)
+        }
         rows = []
         for ev in events:
             context = ev["pgh_context"] or {}
@@ -129,7 +134,7 @@ class ScopedAdminMixin:
                 if name in ("updated_at",) or name.endswith("_hash"):
                     continue
                 label = self._history_label(name)
-                if name in self.history_hidden_fields:
+                if name in hidden:
                     changes.append((label, "", _("（已修改，内容受保护）")))
                 else:
                     old, new = values if isinstance(values, list) else (None, values)

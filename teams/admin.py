@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from common.admin import ScopedAdminMixin, scoped
 from common.crypto import keyed_hash
 from common.errors import ApplicationError, validation_messages
-from common.people import mask_id_number, validate_id_number, validate_phone
+from common.people import mask_id_number, mask_phone, validate_id_number, validate_phone
 from villages import services as village_services
 from villages.models import Level, Region, Village
 
@@ -193,9 +193,10 @@ class UnitForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.initial["contact_phone"] = ""
         if self.instance.pk and self.instance.contact_phone:
             self.fields["contact_phone"].help_text = _g("当前：%s；留空则不修改。") % (
-                self.instance.contact_phone[:3] + "****" + self.instance.contact_phone[-4:]
+                mask_phone(self.instance.contact_phone)
             )
 
     def clean_contact_phone(self):
@@ -411,6 +412,8 @@ class CadreForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Never send the clear values to the browser, whatever the admin put in `initial`.
+        self.initial["id_number"] = self.initial["phone"] = ""
         if self.instance.pk:
             self.fields["id_number"].help_text = _g("当前：%s；留空则不修改。") % (
                 self.instance.id_number_masked
@@ -462,7 +465,6 @@ class CadreAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("unit__level", "political_status", "gender", "unit", CadreWarningFilter)
     search_fields = ("name", "unit__name")
     protected_search = {"id_number": "id_hash", "phone": "phone_hash"}
-    history_hidden_fields = ("id_number", "phone")
     ordering = ("name", "id")
     autocomplete_fields = ("unit", "region", "user")
     readonly_fields = ("gender", "birth_date")
