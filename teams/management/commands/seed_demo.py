@@ -235,7 +235,7 @@ class Command(BaseCommand):
 
         teams = []
         for village in villages:
-            start = dt.date(2024, 1, 1) + dt.timedelta(days=rnd.randrange(0, 700))
+            start = dt.date(2024, 12, 1) + dt.timedelta(days=rnd.randrange(0, 540))
             lead = (
                 rnd.choice(upper_units)
                 if rnd.random() < 0.25
