@@ -10,6 +10,7 @@ def sessions_clear_task() -> None:
 
 @shared_task(soft_time_limit=300, time_limit=330)
 def login_attempts_clean_task() -> None:
+    """Login logs are kept 180 days (network-security law: at least six months)."""
     from axes.handlers.proxy import AxesProxyHandler
 
-    AxesProxyHandler.reset_logs(age_days=90)
+    AxesProxyHandler.reset_logs(age_days=180)

@@ -17,7 +17,7 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.sessions_clear_task",
         "schedule": crontab(hour=2, minute=30),
     },
-    # Nightly at 02:40: forget login failures older than the lockout window.
+    # Nightly at 02:40: drop login logs older than their 180-day retention.
     "login-attempts-clean": {
         "task": "accounts.tasks.login_attempts_clean_task",
         "schedule": crontab(hour=2, minute=40),
