@@ -42,7 +42,7 @@ _EDIT = ("view", "add", "change")
 
 _BUSINESS = {
     "villages": ("region", "village"),
-    "teams": ("dispatchingunit", "workteam", "cadre", "assignment"),
+    "teams": ("dispatchingunit", "workteam", "teamunit", "cadre", "assignment"),
 }
 
 
@@ -58,7 +58,8 @@ def _perms(app_models: dict[str, tuple[str, ...]], actions: tuple[str, ...]) -> 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY: frozenset(_perms(_BUSINESS, _VIEW)),
     Role.COUNTY_ADMIN: frozenset(
-        _perms({"villages": ("region",)}, _VIEW)
+        _perms({"teams": ("teamunit",)}, ("delete",))
+        | _perms({"villages": ("region",)}, _VIEW)
         | _perms({"villages": ("village",)}, _EDIT)
         | _perms({"teams": _BUSINESS["teams"]}, _EDIT)
         | _perms({"accounts": ("user",)}, _EDIT)

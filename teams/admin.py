@@ -29,6 +29,7 @@ from .models import (
     Cadre,
     DispatchingUnit,
     TeamStatus,
+    TeamUnit,
     WorkTeam,
 )
 
@@ -269,10 +270,21 @@ class AssignmentInline(ScopedAdminMixin, admin.TabularInline):
         return False
 
 
+class TeamUnitInline(ScopedAdminMixin, admin.TabularInline):
+    """Joint dispatching units; saved through teams.services.team_update."""
+
+    model = TeamUnit
+    fk_name = "team"
+    extra = 0
+    autocomplete_fields = ("unit",)
+    verbose_name = _("联合派出单位")
+    verbose_name_plural = _("联合派出单位")
+
+
 class TeamForm(forms.ModelForm):
     class Meta:
         model = WorkTeam
-        fields = ("village", "name", "lead_unit", "other_units", "term_start", "term_end")
+        fields = ("village", "name", "lead_unit", "term_start", "term_end")
 
     def clean_village(self):
         village = self.cleaned_data["village"]
@@ -312,8 +324,8 @@ class WorkTeamAdmin(ScopedAdminMixin, admin.ModelAdmin):
     )
     search_fields = ("name", "village__name", "lead_unit__name")
     ordering = ("village__code", "-term_start")
-    autocomplete_fields = ("village", "lead_unit", "other_units")
-    inlines = (AssignmentInline,)
+    autocomplete_fields = ("village", "lead_unit")
+    inlines = (TeamUnitInline, AssignmentInline)
     actions = ("end_term",)
     list_per_page = 50
 
@@ -350,7 +362,6 @@ class WorkTeamAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if change:
             services.team_update(
                 team=WorkTeam.objects.get(pk=obj.pk),
-                other_units=list(data["other_units"]),
                 **{k: data[k] for k in services.TEAM_FIELDS},
             )
         else:
@@ -360,11 +371,22 @@ class WorkTeamAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 lead_unit=data["lead_unit"],
                 term_start=data["term_start"],
                 term_end=data["term_end"],
-                other_units=list(data["other_units"]),
             ).pk
 
     def save_related(self, request, form, formsets, change):
-        """Units were saved by the service; the inline is read-only."""
+        """The joint units of the inline go through the service; the roster is read-only."""
+        for formset in formsets:
+            # Nothing is saved by the formsets themselves; the change message reads these.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            if formset.model is TeamUnit:
+                units = [
+                    f.cleaned_data["unit"]
+                    for f in formset.forms
+                    if f.cleaned_data.get("unit") and not f.cleaned_data.get("DELETE")
+                ]
+                services.team_update(
+                    team=WorkTeam.objects.get(pk=form.instance.pk), other_units=units
+                )
 
     @admin.action(description=_("结束任期（工作队及其全部在岗队员）"), permissions=["change"])
     def end_term(self, request, queryset):
@@ -463,7 +485,7 @@ class CadreAdmin(ScopedAdminMixin, admin.ModelAdmin):
     )
     list_select_related = ("unit",)
     list_filter = ("unit__level", "political_status", "gender", "unit", CadreWarningFilter)
-    search_fields = ("name", "unit__name")
+    search_fields = ("name", "unit__name", "assignments__team__village__name")
     protected_search = {"id_number": "id_hash", "phone": "phone_hash"}
     ordering = ("name", "id")
     autocomplete_fields = ("unit", "region", "user")

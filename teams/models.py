@@ -125,7 +125,11 @@ class WorkTeam(BaseModel):
         related_name="teams",
     )
     other_units = models.ManyToManyField(
-        DispatchingUnit, verbose_name=_("其他派出单位"), blank=True, related_name="joint_teams"
+        DispatchingUnit,
+        verbose_name=_("其他派出单位"),
+        blank=True,
+        related_name="joint_teams",
+        through="TeamUnit",
     )
     term_start = models.DateField(_("任期开始"))
     term_end = models.DateField(_("任期结束"))
@@ -156,6 +160,34 @@ class WorkTeam(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TeamUnitQuerySet(ScopedQuerySet):
+    scope_path = "team__village__code"
+
+
+@pghistory.track(pghistory.InsertEvent("unit.add"), pghistory.DeleteEvent("unit.remove"))
+class TeamUnit(models.Model):
+    """A joint dispatching unit of a team (the lead unit is on the team itself)."""
+
+    team = models.ForeignKey(
+        WorkTeam, verbose_name=_("工作队"), on_delete=models.CASCADE, related_name="joint_units"
+    )
+    unit = models.ForeignKey(
+        DispatchingUnit, verbose_name=_("派出单位"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = TeamUnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("联合派出单位")
+        verbose_name_plural = _("联合派出单位")
+        constraints = [
+            models.UniqueConstraint(fields=["team", "unit"], name="team_unit_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}-{self.unit_id}"
 
 
 class Gender(models.TextChoices):

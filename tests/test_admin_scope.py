@@ -103,10 +103,15 @@ def test_scope_walk(client, world, model, model_admin):
     # FK and M2M choices of the add form offer nothing of county B.
     response = client.get(url(model, "add"))
     if response.status_code == 200:
-        for name, field in response.context["adminform"].form.fields.items():
-            if isinstance(field, ModelChoiceField) and field.queryset.model in foreign:
-                offered = set(field.queryset.values_list("pk", flat=True))
-                assert not offered & foreign[field.queryset.model], name
+        forms = [response.context["adminform"].form]
+        forms += [i.formset.empty_form for i in response.context["inline_admin_formsets"]]
+        for form in forms:
+            for name, field in form.fields.items():
+                if name == form._meta.model._meta.pk.name:
+                    continue  # an inline's hidden id resolves among the parent's own rows
+                if isinstance(field, ModelChoiceField) and field.queryset.model in foreign:
+                    offered = set(field.queryset.values_list("pk", flat=True))
+                    assert not offered & foreign[field.queryset.model], name
 
     # Autocomplete results offer nothing of county B.
     for field_name in model_admin.get_autocomplete_fields(None):

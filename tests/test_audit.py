@@ -101,3 +101,14 @@ def test_service_inside_a_celery_task_records_actor_and_source(world):
     assert last.pgh_context["actor"] == "official_a"
     assignment_event = events_of(world.assignment_a)[-1]
     assert assignment_event.pgh_context["source"] == Source.TASK
+
+
+def test_joint_units_of_a_team_are_audited(world):
+    from teams.models import TeamUnitEvent
+
+    with audit_context(source=Source.ADMIN, actor=world.official_a):
+        services.team_update(team=world.team_a, other_units=[world.unit_b])
+        services.team_update(team=world.team_a, other_units=[])
+    labels = list(TeamUnitEvent.objects.order_by("pgh_id").values_list("pgh_label", flat=True))
+    assert labels == ["unit.add", "unit.remove"]
+    assert TeamUnitEvent.objects.last().pgh_context.metadata["actor"] == "official_a"

@@ -161,3 +161,46 @@ def test_unit_page_shows_the_contact_phone_masked(official, world):
     phone = world.unit_a.contact_phone
     assert phone not in html
     assert phone[:3] + "****" + phone[-4:] in html
+
+
+def test_joint_units_are_edited_inline_through_the_service(official, world):
+    extra = f.unit("清徐县水利局", world.county_a)
+    response = official.post(
+        reverse("admin:teams_workteam_change", args=[world.team_a.pk]),
+        {
+            "name": world.team_a.name,
+            "lead_unit": world.unit_a.pk,
+            "term_start": "2025-03-01",
+            "term_end": "2027-03-01",
+            "joint_units-TOTAL_FORMS": "1",
+            "joint_units-INITIAL_FORMS": "0",
+            "joint_units-0-unit": extra.pk,
+            "joint_units-0-team": world.team_a.pk,
+            "assignments-TOTAL_FORMS": "1",
+            "assignments-INITIAL_FORMS": "1",
+            "assignments-0-id": world.assignment_a.pk,
+            "assignments-0-team": world.team_a.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert list(world.team_a.other_units.all()) == [extra]
+    # Another county's unit is not a valid choice.
+    response = official.post(
+        reverse("admin:teams_workteam_change", args=[world.team_a.pk]),
+        {
+            "name": world.team_a.name,
+            "lead_unit": world.unit_a.pk,
+            "term_start": "2025-03-01",
+            "term_end": "2027-03-01",
+            "joint_units-TOTAL_FORMS": "1",
+            "joint_units-INITIAL_FORMS": "0",
+            "joint_units-0-unit": world.unit_b.pk,
+            "joint_units-0-team": world.team_a.pk,
+            "assignments-TOTAL_FORMS": "1",
+            "assignments-INITIAL_FORMS": "1",
+            "assignments-0-id": world.assignment_a.pk,
+            "assignments-0-team": world.team_a.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert world.unit_b not in world.team_a.other_units.all()
