@@ -43,6 +43,16 @@ _EDIT = ("view", "add", "change")
 _BUSINESS = {
     "villages": ("region", "village"),
     "teams": ("dispatchingunit", "workteam", "teamunit", "cadre", "assignment"),
+    "households": (
+        "household",
+        "member",
+        "incomerecord",
+        "incomeline",
+        "reportband",
+        "monitoring",
+        "measure",
+        "pairing",
+    ),
 }
 
 
@@ -62,10 +72,25 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _perms({"villages": ("region",)}, _VIEW)
         | _perms({"villages": ("village",)}, _EDIT)
         | _perms({"teams": _BUSINESS["teams"]}, _EDIT)
+        | _perms({"households": _BUSINESS["households"]}, _EDIT)
         | _perms({"accounts": ("user",)}, _EDIT)
     ),
     Role.TOWNSHIP_ADMIN: frozenset(
-        _perms(_BUSINESS, _VIEW) | _perms({"villages": ("village",)}, ("change",))
+        _perms(_BUSINESS, _VIEW)
+        | _perms({"villages": ("village",)}, ("change",))
+        | _perms(
+            {
+                "households": (
+                    "household",
+                    "member",
+                    "incomerecord",
+                    "monitoring",
+                    "measure",
+                    "pairing",
+                )
+            },
+            _EDIT,
+        )
     ),
     Role.INSPECTOR: frozenset(_perms(_BUSINESS, _VIEW)),
     Role.SYSTEM_ADMIN: frozenset(_perms({"accounts": ("user",)}, _EDIT)),

@@ -1,11 +1,14 @@
 """The fixture world: two counties, two townships, two villages, so that every scope check
 has an out-of-scope twin."""
 
+import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 
 from accounts.models import User
+from households import services as hs
 from accounts.roles import Role
 from teams.models import Assignment, Cadre, DispatchingUnit, WorkTeam
 from teams.services import cadre_link_user
@@ -36,6 +39,22 @@ class World:
     official_b: User
     township_official_a: User
     member_a: User
+    household_a: object
+    household_b: object
+    person_a: object
+    person_b: object
+    income_a: object
+    income_b: object
+    line_a: object
+    line_b: object
+    band_a: object
+    band_b: object
+    monitoring_a: object
+    monitoring_b: object
+    measure_a: object
+    measure_b: object
+    pairing_a: object
+    pairing_b: object
 
 
 @pytest.fixture
@@ -62,6 +81,27 @@ def world(db) -> World:
     member_a = f.user("member_a", Role.TEAM_MEMBER, None)
     cadre_link_user(cadre=cadre_a, user=member_a)
     member_a.refresh_from_db()
+    households = {}
+    for key, village, cadre, county in (
+        ("a", village_a, cadre_a, county_a),
+        ("b", village_b, cadre_b, county_b),
+    ):
+        household = f.household(village, f"{village.code}0001")
+        person = f.member(household, "户主" + key.upper(), relation="head")
+        income = f.income(household, dt.date(2026, 1, 1), wage=800)
+        line = hs.income_line_set(year=2026, region=county, amount=Decimal("7000"))
+        band = hs.report_band_create(region=county, amount=Decimal("7500"))
+        monitoring = hs.monitoring_identify(
+            household=household,
+            category="marginal",
+            risk_types=["illness"],
+            discovery="visit",
+            identified_on=dt.date(2026, 1, 10),
+        )
+        measure = hs.measure_add(household=household, kind="health", start=dt.date(2026, 2, 1))
+        pairing = hs.pairing_assign(household=household, cadre=cadre, start=dt.date(2026, 1, 1))
+        households[key] = (household, person, income, line, band, monitoring, measure, pairing)
+    pairs = [x for pair in zip(households["a"], households["b"], strict=True) for x in pair]
     return World(
         province,
         city,
@@ -83,4 +123,5 @@ def world(db) -> World:
         official_b,
         township_official_a,
         member_a,
+        *pairs,
     )

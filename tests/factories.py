@@ -93,3 +93,37 @@ def assign(
 
 def user(username: str, role: str, reg: Region | None, **kwargs) -> User:
     return user_create(username=username, password=PASSWORD, role=role, region=reg, **kwargs)
+
+
+def household(vil: Village, code: str, **kwargs):
+    from households.services import household_create
+
+    kwargs.setdefault("status", "lifted")
+    kwargs.setdefault("main_cause", "illness")
+    kwargs.setdefault("year_identified", 2016)
+    return household_create(village=vil, code=code, **kwargs)
+
+
+def member(
+    hh, name: str, relation: str = "spouse", joined_on: dt.date = dt.date(2016, 1, 1), **kwargs
+):
+    from households.services import member_add
+
+    kwargs.setdefault("id_number", id_number(hh.village.code[:6]))
+    return member_add(household=hh, name=name, relation=relation, joined_on=joined_on, **kwargs)
+
+
+def income(
+    hh, month: dt.date, wage=0, business=0, property_income=0, transfer=0, production_cost=0
+):
+    from households.services import income_record_save
+
+    return income_record_save(
+        household=hh,
+        month=month,
+        wage=wage,
+        business=business,
+        property_income=property_income,
+        transfer=transfer,
+        production_cost=production_cost,
+    )

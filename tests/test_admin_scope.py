@@ -19,7 +19,26 @@ def pairs(world):
     from teams.models import Assignment, Cadre, DispatchingUnit, WorkTeam
     from villages.models import Region, Village
 
+    from households.models import (
+        Household,
+        IncomeLine,
+        IncomeRecord,
+        Measure,
+        Member,
+        Monitoring,
+        Pairing,
+        ReportBand,
+    )
+
     return {
+        Household: (world.household_a, world.household_b),
+        Member: (world.person_a, world.person_b),
+        IncomeRecord: (world.income_a, world.income_b),
+        IncomeLine: (world.line_a, world.line_b),
+        ReportBand: (world.band_a, world.band_b),
+        Monitoring: (world.monitoring_a, world.monitoring_b),
+        Measure: (world.measure_a, world.measure_b),
+        Pairing: (world.pairing_a, world.pairing_b),
         Region: (world.village_a.region, world.village_b.region),
         Village: (world.village_a, world.village_b),
         DispatchingUnit: (world.unit_a, world.unit_b),

@@ -21,7 +21,13 @@ MO = PO.with_suffix(".mo")
 sys.path.insert(0, str(ROOT / "scripts"))
 from i18n import parse_po  # noqa: E402
 
-SOURCES = ("manage.py", "config", "common", "villages", "accounts", "teams", "templates")
+# The project's own apps (every top-level package with an apps.py), settings and templates.
+SOURCES = (
+    "manage.py",
+    "config",
+    "templates",
+    *sorted(p.parent.name for p in ROOT.glob("*/apps.py")),
+)
 DUMMY_ENV = {
     "DATABASE_URL": "postgres://unused@127.0.0.1:1/unused",
     "REDIS_URL": "redis://127.0.0.1:1/0",

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "django_filters",
     "axes",
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "villages",
     "accounts",
     "teams",
+    "households",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,682 @@
+"""Admin for county and township staff: the household registry with its risk flags."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+
+from common.admin import ScopedAdminMixin, scoped
+from common.errors import ApplicationError, validation_messages
+from common.people import mask_phone, validate_id_number, validate_phone
+from teams.admin import TownshipFilter, badge
+from teams.models import Cadre
+from villages.models import Region
+
+from . import selectors, services
+from .codes import MonitoringCategory
+from .models import (
+    Household,
+    HouseholdStatusChange,
+    IncomeLine,
+    IncomeRecord,
+    Measure,
+    Member,
+    Monitoring,
+    Pairing,
+    ReportBand,
+)
+
+
+class RiskFilter(admin.SimpleListFilter):
+    title = _("风险")
+    parameter_name = "risk"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("under_line", _("收入低于监测线")),
+            ("fell", _("收入低于上年")),
+            ("monitored_without_measure", _("监测户无帮扶措施")),
+            ("no_cadre", _("无帮扶责任人")),
+            ("missing_last_month", _("上月收入未登记")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value in dict(self.lookups(request, None)):
+            return queryset.filter(**{value: True})
+        return queryset
+
+
+class BandFilter(admin.SimpleListFilter):
+    """Households under one of the report bands of the user's region (data, not code)."""
+
+    title = _("收入报告档")
+    parameter_name = "band"
+    choice_model = ReportBand
+
+    def lookups(self, request, model_admin):
+        return [(b.pk, str(b)) for b in scoped(ReportBand, request.user)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            band = scoped(ReportBand, request.user).filter(pk=int(value)).first()
+            if band is not None:
+                return queryset.filter(per_capita__lt=band.amount)
+            return queryset.none()
+        return queryset
+
+
+class MonitoringCategoryFilter(admin.SimpleListFilter):
+    title = _("监测对象类别")
+    parameter_name = "monitoring"
+
+    def lookups(self, request, model_admin):
+        return [("any", _("监测中（全部）")), *MonitoringCategory.choices]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "any":
+            return queryset.filter(is_monitored=True)
+        if value in MonitoringCategory.values:
+            return queryset.filter(
+                monitorings__status=Monitoring.Status.MONITORING, monitorings__category=value
+            )
+        return queryset
+
+
+class HouseholdTownshipFilter(TownshipFilter):
+    path = "village__township"
+
+
+class ReadOnlyInline(ScopedAdminMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class MemberInline(ReadOnlyInline):
+    model = Member
+    fields = (
+        "name",
+        "relation",
+        "sex",
+        "birth_date",
+        "id_masked",
+        "labour",
+        "health",
+        "joined_on",
+        "left_on",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("身份证号"))
+    def id_masked(self, obj):
+        return obj.id_number_masked
+
+
+class IncomeInline(ReadOnlyInline):
+    model = IncomeRecord
+    fields = ("month", "wage", "business", "property_income", "transfer", "production_cost")
+    readonly_fields = fields
+    max_num = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("-month")
+
+
+class MonitoringInline(ReadOnlyInline):
+    model = Monitoring
+    fields = ("category", "discovery", "identified_on", "eliminated_on", "status")
+    readonly_fields = fields
+
+
+class MeasureInline(ReadOnlyInline):
+    model = Measure
+    fields = ("kind", "start", "end", "owner", "note")
+    readonly_fields = fields
+
+
+class PairingInline(ReadOnlyInline):
+    model = Pairing
+    fields = ("cadre", "start", "end", "reason", "end_reason")
+    readonly_fields = fields
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = HouseholdStatusChange
+    fields = ("changed_on", "old", "new", "reason", "actor")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(household__in=scoped(Household, request.user))
+            .select_related("old", "new", "actor")
+        )
+
+
+class HouseholdForm(forms.ModelForm):
+    phone = forms.CharField(label=_("户联系电话"), required=False, max_length=32)
+
+    class Meta:
+        model = Household
+        fields = (
+            "village",
+            "code",
+            "status",
+            "household_type",
+            "standard",
+            "main_cause",
+            "other_causes",
+            "year_identified",
+            "year_lifted",
+            "card_colour",
+            "food_clothing_secure",
+            "education_secure",
+            "medical_secure",
+            "housing_grade",
+            "safe_water",
+            "relocated",
+            "relocation_year",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["phone"] = ""
+        if self.instance.pk and self.instance.phone:
+            self.fields["phone"].help_text = _g("当前：%s；留空则不修改。") % mask_phone(
+                self.instance.phone
+            )
+
+    def clean_phone(self):
+        value = self.cleaned_data["phone"]
+        return validate_phone(value) if value else ""
+
+
+class AssignCadreForm(forms.Form):
+    cadre = forms.ModelChoiceField(label=_("帮扶责任人"), queryset=Cadre.objects.none())
+    start = forms.DateField(label=_("开始日期"), initial=timezone.localdate)
+    reason = forms.CharField(label=_("原因"), required=False)
+
+
+@admin.register(Household)
+class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = HouseholdForm
+    list_display = (
+        "code",
+        "head_name",
+        "village",
+        "township",
+        "household_type",
+        "status",
+        "card_colour",
+        "per_capita_display",
+        "risks",
+    )
+    list_select_related = ("village", "village__township", "status")
+    list_filter = (
+        HouseholdTownshipFilter,
+        "status",
+        "household_type",
+        MonitoringCategoryFilter,
+        "main_cause",
+        "card_colour",
+        RiskFilter,
+        BandFilter,
+    )
+    search_fields = ("^head_name", "=code")
+    protected_search = {"id_number": "members__id_hash", "phone": "phone_hash"}
+    ordering = ("code",)
+    autocomplete_fields = ("village",)
+    inlines = (
+        MemberInline,
+        PairingInline,
+        MonitoringInline,
+        MeasureInline,
+        IncomeInline,
+        StatusChangeInline,
+    )
+    actions = ("assign_cadre",)
+    readonly_fields = ("head_name",)
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("village", "village__township", "status")
+            .with_risk()
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("village", "code", "status", "head_name") if obj else ("head_name",)
+
+    @admin.display(description=_("乡镇"))
+    def township(self, obj):
+        return obj.village.township.name
+
+    @admin.display(description=_("人均纯收入（年化）"), ordering="per_capita")
+    def per_capita_display(self, obj):
+        return "-" if obj.per_capita is None else f"{obj.per_capita:,.0f}"
+
+    @admin.display(description=_("风险"))
+    def risks(self, obj):
+        out = []
+        if obj.under_line:
+            out.append(badge(_g("低于监测线"), "bad"))
+        if obj.fell:
+            out.append(badge(_g("收入下降")))
+        if obj.monitored_without_measure:
+            out.append(badge(_g("监测户无措施"), "bad"))
+        if obj.no_cadre:
+            out.append(badge(_g("无责任人")))
+        if obj.missing_last_month:
+            out.append(badge(_g("上月未登记")))
+        return format_html_join("", "{}", ((b,) for b in out)) if out else "-"
+
+    def save_model(self, request, obj, form, change):
+        data = dict(form.cleaned_data)
+        fields = {k: data[k] for k in services.HOUSEHOLD_FIELDS if k in data}
+        if change:
+            if not fields.get("phone"):
+                fields.pop("phone", None)
+            services.household_update(household=Household.objects.get(pk=obj.pk), **fields)
+        else:
+            obj.pk = services.household_create(
+                village=data["village"],
+                code=data["code"],
+                status=data["status"].pk,
+                actor=request.user,
+                **{k: v for k, v in fields.items() if k not in ("main_cause", "year_identified")},
+                main_cause=data["main_cause"],
+                year_identified=data["year_identified"],
+            ).pk
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("指定帮扶责任人"), permissions=["change"])
+    def assign_cadre(self, request, queryset):
+        form = AssignCadreForm(request.POST if "apply" in request.POST else None)
+        form.fields["cadre"].queryset = scoped(Cadre, request.user)
+        if "apply" in request.POST and form.is_valid():
+            done = 0
+            try:
+                with transaction.atomic():
+                    for household in queryset.select_related("village"):
+                        services.pairing_assign(
+                            household=household,
+                            cadre=form.cleaned_data["cadre"],
+                            start=form.cleaned_data["start"],
+                            reason=form.cleaned_data["reason"],
+                            actor=request.user,
+                        )
+                        done += 1
+            except (ApplicationError, ValidationError) as exc:
+                message = (
+                    exc.message
+                    if isinstance(exc, ApplicationError)
+                    else validation_messages(exc)[0]
+                )
+                self.message_user(request, message, messages.ERROR)
+                return None
+            self.message_user(request, _g("已为 %d 户指定帮扶责任人。") % done, messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _g("指定帮扶责任人"),
+            "form": form,
+            "rows": [str(h) for h in queryset[:200]],
+            "action": "assign_cadre",
+            "opts": self.model._meta,
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/households/assign_cadre.html", context)
+
+
+class MemberForm(forms.ModelForm):
+    id_number = forms.CharField(label=_("身份证号"), required=False, max_length=32)
+    phone = forms.CharField(label=_("联系电话"), required=False, max_length=32)
+
+    class Meta:
+        model = Member
+        fields = (
+            "household",
+            "name",
+            "relation",
+            "ethnicity",
+            "education",
+            "school_status",
+            "health",
+            "disability_grade",
+            "labour",
+            "migrant_months",
+            "medical_insured",
+            "serious_illness_insured",
+            "pension_insured",
+            "joined_on",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["id_number"] = self.initial["phone"] = ""
+        if self.instance.pk:
+            self.fields["id_number"].help_text = _g("当前：%s；留空则不修改。") % (
+                self.instance.id_number_masked
+            )
+        else:
+            self.fields["id_number"].required = True
+
+    def clean_id_number(self):
+        value = self.cleaned_data["id_number"]
+        return validate_id_number(value) if value else ""
+
+    def clean_phone(self):
+        value = self.cleaned_data["phone"]
+        return validate_phone(value) if value else ""
+
+    def _post_clean(self):
+        pass  # model checks run in the service, which holds the protected values
+
+
+@admin.register(Member)
+class MemberAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = MemberForm
+    list_display = (
+        "name",
+        "household",
+        "relation",
+        "sex",
+        "birth_date",
+        "id_masked",
+        "labour",
+        "health",
+        "left_on",
+    )
+    list_select_related = ("household",)
+    list_filter = ("relation", "labour", "health", "education", "school_status")
+    search_fields = ("^name", "=household__code")
+    protected_search = {"id_number": "id_hash", "phone": "phone_hash"}
+    ordering = ("household__code", "id")
+    autocomplete_fields = ("household",)
+    list_per_page = 50
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("household", "sex", "birth_date") if obj else ("sex", "birth_date")
+
+    @admin.display(description=_("身份证号"))
+    def id_masked(self, obj):
+        return obj.id_number_masked
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        fields = {k: data[k] for k in services.MEMBER_FIELDS if k in data}
+        if change:
+            for key in ("phone",):
+                if not fields.get(key):
+                    fields.pop(key, None)
+            if data.get("id_number"):
+                fields["id_number"] = data["id_number"]
+            services.member_update(member=Member.objects.get(pk=obj.pk), **fields)
+        else:
+            obj.pk = services.member_add(
+                household=data["household"],
+                id_number=data["id_number"],
+                **dict(fields.items()),
+            ).pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IncomeRecord)
+class IncomeRecordAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "household",
+        "month",
+        "wage",
+        "business",
+        "property_income",
+        "transfer",
+        "production_cost",
+        "net_display",
+    )
+    list_select_related = ("household",)
+    list_filter = ("month",)
+    search_fields = ("=household__code", "^household__head_name")
+    ordering = ("-month", "household__code")
+    autocomplete_fields = ("household",)
+    fields = (
+        "household",
+        "month",
+        "wage",
+        "business",
+        "property_income",
+        "transfer",
+        "production_cost",
+    )
+    list_per_page = 50
+
+    @admin.display(description=_("纯收入"))
+    def net_display(self, obj):
+        return f"{obj.net:,.2f}"
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("household", "month") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obj.pk = services.income_record_save(
+            household=data.get("household") or obj.household,
+            month=data.get("month") or obj.month,
+            **{k: data[k] for k in services.INCOME_FIELDS},
+        ).pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IncomeLine)
+class IncomeLineAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("year", "region", "amount", "note")
+    list_select_related = ("region",)
+    list_filter = ("year",)
+    ordering = ("-year", "prefix")
+    autocomplete_fields = ("region",)
+    fields = ("year", "region", "amount", "note")
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or _owns(request.user, obj.region))
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obj.pk = services.income_line_set(
+            year=data["year"], region=data["region"], amount=data["amount"], note=data["note"]
+        ).pk
+
+
+@admin.register(ReportBand)
+class ReportBandAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("region", "amount")
+    list_select_related = ("region",)
+    ordering = ("prefix", "-amount")
+    autocomplete_fields = ("region",)
+    fields = ("region", "amount")
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or _owns(request.user, obj.region))
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obj.pk = services.report_band_create(region=data["region"], amount=data["amount"]).pk
+
+
+def _owns(user, region: Region) -> bool:
+    """Lines and bands of higher regions are shown for reference but belong to that region."""
+    prefix = user.scope_prefix if not user.is_superuser else ""
+    return prefix is not None and region.code.startswith(prefix)
+
+
+class MonitoringActionForm(forms.Form):
+    on = forms.DateField(label=_("日期"), initial=timezone.localdate)
+    reason = forms.CharField(
+        label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+@admin.register(Monitoring)
+class MonitoringAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "household",
+        "category",
+        "discovery",
+        "identified_on",
+        "eliminated_on",
+        "status",
+    )
+    list_select_related = ("household",)
+    list_filter = ("category", "status", "discovery")
+    search_fields = ("=household__code", "^household__head_name")
+    ordering = ("-identified_on", "id")
+    autocomplete_fields = ("household",)
+    fields = ("household", "category", "risk_types", "discovery", "identified_on")
+    actions = ("eliminate", "rollback")
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.fields, "eliminated_on", "status") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obj.pk = services.monitoring_identify(
+            household=data["household"],
+            category=data["category"],
+            risk_types=data["risk_types"],
+            discovery=data["discovery"],
+            identified_on=data["identified_on"],
+            actor=request.user,
+        ).pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _apply(self, request, queryset, title, fn):
+        form = MonitoringActionForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            for monitoring in queryset.select_related("household"):
+                try:
+                    with transaction.atomic():
+                        fn(monitoring, form.cleaned_data)
+                except (ApplicationError, ValidationError) as exc:
+                    message = (
+                        exc.message
+                        if isinstance(exc, ApplicationError)
+                        else validation_messages(exc)[0]
+                    )
+                    self.message_user(request, f"{monitoring.household}：{message}", messages.ERROR)
+                else:
+                    self.message_user(request, f"{monitoring.household}：{title}", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "rows": [str(m) for m in queryset[:200]],
+            "action": request.POST.get("action"),
+            "opts": self.model._meta,
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/households/assign_cadre.html", context)
+
+    @admin.action(description=_("标注风险消除（逐项核验条件）"), permissions=["change"])
+    def eliminate(self, request, queryset):
+        return self._apply(
+            request,
+            queryset,
+            _g("风险消除"),
+            lambda m, d: services.monitoring_eliminate(
+                monitoring=m, eliminated_on=d["on"], actor=request.user, note=d["reason"]
+            ),
+        )
+
+    @admin.action(description=_("回退（风险消除有误）"), permissions=["change"])
+    def rollback(self, request, queryset):
+        return self._apply(
+            request,
+            queryset,
+            _g("回退"),
+            lambda m, d: services.monitoring_rollback(
+                monitoring=m, on=d["on"], reason=d["reason"], actor=request.user
+            ),
+        )
+
+
+@admin.register(Measure)
+class MeasureAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("household", "kind", "start", "end", "owner")
+    list_select_related = ("household",)
+    list_filter = ("kind",)
+    search_fields = ("=household__code", "^household__head_name")
+    ordering = ("-start", "id")
+    autocomplete_fields = ("household",)
+    fields = ("household", "kind", "start", "end", "owner", "note")
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obj.pk = services.measure_add(**{k: data[k] for k in self.fields}).pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Pairing)
+class PairingAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("household", "cadre", "start", "end", "reason")
+    list_select_related = ("household", "cadre")
+    list_filter = ("end",)
+    search_fields = ("=household__code", "^household__head_name", "^cadre__name")
+    ordering = ("-start", "id")
+    autocomplete_fields = ("household", "cadre")
+    fields = ("household", "cadre", "start", "reason")
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.fields, "end", "end_reason") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obj.pk = services.pairing_assign(
+            household=data["household"],
+            cadre=data["cadre"],
+            start=data["start"],
+            reason=data["reason"],
+            actor=request.user,
+        ).pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,63 @@
+"""Derived data in SQL: the yearly income refresh function and the village income-line view;
+and the registry statuses, which are data."""
+
+from django.db import migrations
+
+REFRESH = """
+CREATE OR REPLACE FUNCTION households_refresh_years(hids bigint[]) RETURNS void
+LANGUAGE sql AS $$
+    DELETE FROM households_householdyear WHERE household_id = ANY(hids);
+    INSERT INTO households_householdyear (household_id, year, net_income, months, person_months)
+    SELECT i.household_id,
+           EXTRACT(YEAR FROM i.month)::int,
+           SUM(i.wage + i.business + i.property_income + i.transfer - i.production_cost),
+           COUNT(*),
+           SUM((SELECT COUNT(*) FROM households_member m
+                 WHERE m.household_id = i.household_id
+                   AND m.joined_on < (i.month + INTERVAL '1 month')::date
+                   AND (m.left_on IS NULL OR m.left_on >= i.month)))
+      FROM households_incomerecord i
+     WHERE i.household_id = ANY(hids)
+     GROUP BY i.household_id, EXTRACT(YEAR FROM i.month);
+$$;
+"""
+
+VIEW = """
+CREATE VIEW households_villageincomeline AS
+SELECT DISTINCT ON (v.id, l.year)
+       v.id::bigint * 10000 + l.year AS id,
+       v.id AS village_id,
+       l.year,
+       l.amount,
+       l.id AS line_id
+  FROM villages_village v
+  JOIN households_incomeline l ON v.code LIKE l.prefix || '%'
+ ORDER BY v.id, l.year, length(l.prefix) DESC;
+"""
+
+STATUSES = [
+    ("new", "新识别贫困户", True, False, 1),
+    ("not_lifted", "未脱贫", True, False, 2),
+    ("pre_lifted", "预脱贫", True, False, 3),
+    ("lifted", "已脱贫", False, False, 4),
+    ("returned", "返贫", True, False, 5),
+    ("cancelled", "注销", False, True, 6),
+]
+
+
+def add_statuses(apps, schema_editor):
+    status = apps.get_model("households", "HouseholdStatus")
+    for code, name, is_poor, is_closed, order in STATUSES:
+        status.objects.update_or_create(
+            code=code, defaults={"name": name, "is_poor": is_poor, "is_closed": is_closed,
+                                 "order": order})
+
+
+class Migration(migrations.Migration):
+    dependencies = [("households", "0001_initial")]
+
+    operations = [
+        migrations.RunSQL(REFRESH, "DROP FUNCTION IF EXISTS households_refresh_years(bigint[]);"),
+        migrations.RunSQL(VIEW, "DROP VIEW IF EXISTS households_villageincomeline;"),
+        migrations.RunPython(add_statuses, migrations.RunPython.noop),
+    ]
