@@ -17,7 +17,7 @@ from teams.admin import TownshipFilter, badge
 from teams.models import Cadre
 from villages.models import Region
 
-from . import selectors, services
+from . import services
 from .codes import MonitoringCategory
 from .models import (
     Household,
@@ -215,6 +215,7 @@ class AssignCadreForm(forms.Form):
     cadre = forms.ModelChoiceField(label=_("帮扶责任人"), queryset=Cadre.objects.none())
     start = forms.DateField(label=_("开始日期"), initial=timezone.localdate)
     reason = forms.CharField(label=_("原因"), required=False)
+    replace = forms.BooleanField(label=_("替换现有帮扶责任人"), required=False)
 
 
 @admin.register(Household)
@@ -331,6 +332,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
                             cadre=form.cleaned_data["cadre"],
                             start=form.cleaned_data["start"],
                             reason=form.cleaned_data["reason"],
+                            replace=form.cleaned_data["replace"],
                             actor=request.user,
                         )
                         done += 1

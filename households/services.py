@@ -551,13 +551,24 @@ def pairing_assign(
     cadre: Cadre,
     start: dt.date,
     reason: str = "",
+    replace: bool = False,
     actor: User | None = None,
 ) -> Pairing:
-    """Make `cadre` the household's responsible cadre (一户一人); the previous pairing ends."""
+    """Make `cadre` the household's responsible cadre (一户一人).
+
+    A household with a responsible cadre keeps them unless `replace` is asked for, in which
+    case the previous pairing ends the day the new one starts.
+    """
     Household.objects.select_for_update().filter(pk=household.pk).first()
-    current = household.pairings.filter(end__isnull=True).first()
+    current = household.pairings.filter(end__isnull=True).select_related("cadre").first()
     if current is not None and current.cadre_id == cadre.pk:
         return current
+    if current is not None and not replace:
+        raise ApplicationError(
+            _("户 %(code)s 已有帮扶责任人%(name)s（一户一人）；如需调整，请选择“替换”。")
+            % {"code": household.code, "name": current.cadre.name},
+            extra={"household": household.pk},
+        )
     if not _cadre_serves_county(cadre, household):
         raise ApplicationError(_("%(name)s不在该户所在县任职，不能结对。") % {"name": cadre.name})
     if current is not None:

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import User
-from households import services as hs
 from accounts.roles import Role
+from households import services as hs
 from teams.models import Assignment, Cadre, DispatchingUnit, WorkTeam
 from teams.services import cadre_link_user
 from villages.models import Level, Region, Village

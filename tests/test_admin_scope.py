@@ -16,9 +16,6 @@ from common.admin import ScopedAdminMixin, SystemAdminMixin
 def pairs(world):
     """(in scope, out of scope) for every scoped model in the admin."""
     from accounts.models import User
-    from teams.models import Assignment, Cadre, DispatchingUnit, WorkTeam
-    from villages.models import Region, Village
-
     from households.models import (
         Household,
         IncomeLine,
@@ -29,6 +26,8 @@ def pairs(world):
         Pairing,
         ReportBand,
     )
+    from teams.models import Assignment, Cadre, DispatchingUnit, WorkTeam
+    from villages.models import Region, Village
 
     return {
         Household: (world.household_a, world.household_b),
