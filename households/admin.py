@@ -17,7 +17,7 @@ from teams.admin import TownshipFilter, badge
 from teams.models import Cadre
 from villages.models import Region
 
-from . import services
+from . import selectors, services
 from .codes import MonitoringCategory
 from .models import (
     Household,
@@ -260,12 +260,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_per_page = 50
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("village", "village__township", "status")
-            .with_risk()
-        )
+        return selectors.household_list(user=request.user).order_by(*self.get_ordering(request))
 
     def get_readonly_fields(self, request, obj=None):
         return ("village", "code", "status", "head_name") if obj else ("head_name",)
