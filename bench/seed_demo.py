@@ -54,7 +54,14 @@ def main() -> int:
     def run(batch_size: int) -> float:
         call_command("flush", interactive=False, verbosity=0)
         started = time.perf_counter()
-        call_command("seed_demo", scale=args.scale, seed=1, batch_size=batch_size, **quiet)
+        call_command(
+            "seed_demo",
+            scale=args.scale,
+            seed=1,
+            batch_size=batch_size,
+            no_households=True,
+            **quiet,
+        )
         return time.perf_counter() - started
 
     bulk = run(2000)

@@ -6,7 +6,9 @@ from django.db import migrations
 REFRESH = """
 CREATE OR REPLACE FUNCTION households_refresh_years(hids bigint[]) RETURNS void
 LANGUAGE sql AS $$
-    DELETE FROM households_householdyear WHERE household_id = ANY(hids);
+    DELETE FROM households_householdyear y
+     USING (SELECT DISTINCT unnest(hids) AS id) h
+     WHERE y.household_id = h.id;
     INSERT INTO households_householdyear (household_id, year, net_income, months, person_months)
     SELECT i.household_id,
            EXTRACT(YEAR FROM i.month)::int,
@@ -17,7 +19,7 @@ LANGUAGE sql AS $$
                    AND m.joined_on < (i.month + INTERVAL '1 month')::date
                    AND (m.left_on IS NULL OR m.left_on >= i.month)))
       FROM households_incomerecord i
-     WHERE i.household_id = ANY(hids)
+      JOIN (SELECT DISTINCT unnest(hids) AS id) h ON h.id = i.household_id
      GROUP BY i.household_id, EXTRACT(YEAR FROM i.month);
 $$;
 """

@@ -31,7 +31,12 @@ def digest() -> str:
 def seeded(seed: int) -> tuple[str, dict]:
     with transaction.atomic():
         call_command(
-            "seed_demo", scale="county", seed=seed, stdout=io.StringIO(), stderr=io.StringIO()
+            "seed_demo",
+            scale="county",
+            seed=seed,
+            households_per_village=(2, 3),
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
         )
         result = (
             digest(),
@@ -60,7 +65,14 @@ def test_county_scale_is_deterministic_for_a_seed():
 
 @pytest.mark.django_db
 def test_if_empty_keeps_existing_data_and_demo_logins_work(client):
-    call_command("seed_demo", scale="county", seed=1, stdout=io.StringIO(), stderr=io.StringIO())
+    call_command(
+        "seed_demo",
+        scale="county",
+        seed=1,
+        households_per_village=(1, 2),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
     before = digest()
     out = io.StringIO()
     call_command("seed_demo", scale="county", seed=2, if_empty=True, stdout=out)

@@ -1,20 +1,13 @@
-"""Deterministic demo data: regions, villages, units, teams, cadres and assignments.
-
-    python manage.py seed_demo --scale county|city|province --seed N [--if-empty]
+"""Demo roster: regions, villages, units, teams, cadres and assignments (seed_demo's first part).
 
 County scale: two counties, about 200 villages, 200 teams, 700 cadres. Province scale is the
 benchmark world of DESIGN.md section 5 (about 10 000 villages and teams, 35 000 cadres).
-Rows are written with bulk inserts; the audit triggers record them with source "command".
 """
 
 import datetime as dt
 import random
 from dataclasses import dataclass
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-
-from common.audit import Source, audit_context
 from common.people import id_check_char
 from common.progress import Progress
 from teams.models import (
@@ -145,36 +138,12 @@ def make_phone(rnd: random.Random) -> str:
     return rnd.choice(("13", "15", "18", "17", "19")) + f"{rnd.randrange(0, 10**9):09d}"
 
 
-class Command(BaseCommand):
-    help = "Load deterministic demo data (regions, villages, units, teams, cadres)."
+class RosterSeeder:
+    """Regions, villages, units, teams, cadres and assignments, with bulk inserts."""
 
-    def add_arguments(self, parser):
-        parser.add_argument("--scale", choices=sorted(SCALES), default="county")
-        parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument(
-            "--if-empty",
-            action="store_true",
-            help="Do nothing when regions already exist (a second `make run`).",
-        )
-        parser.add_argument(
-            "--batch-size",
-            type=int,
-            default=2000,
-            help="Rows per INSERT (1 = row by row, the benchmark's baseline).",
-        )
-
-    def handle(self, *args, scale: str, seed: int, if_empty: bool, batch_size: int, **options):
+    def __init__(self, *, batch_size: int = 2000, stderr=None):
         self.batch_size = max(batch_size, 1)
-        if Region.objects.exists():
-            if if_empty:
-                self.stdout.write("demo data already loaded; keeping it")
-                return
-            raise CommandError("The database already holds regions; seed an empty database.")
-        with audit_context(source=Source.COMMAND, command="seed_demo"), transaction.atomic():
-            counts = self.seed(SCALES[scale], random.Random(seed))
-        self.stdout.write(
-            self.style.SUCCESS("seeded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        )
+        self.stderr = stderr
 
     def seed(self, scale: Scale, rnd: random.Random) -> dict[str, int]:
         namer = Namer(rnd)
@@ -312,6 +281,10 @@ class Command(BaseCommand):
                 )
             )
         Assignment.objects.bulk_create(assignments, batch_size=self.batch_size)
+        self.villages, self.teams, self.counties = villages, teams, counties
+        self.team_cadres: dict[int, list[Cadre]] = {}
+        for cadre, (team, _position) in zip(cadres, plans, strict=True):
+            self.team_cadres.setdefault(team.pk, []).append(cadre)
         return {
             "regions": Region.objects.count(),
             "villages": len(villages),
