@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from .errors import ApplicationError, validation_messages
 from .fields import EncryptedCharField
 from .models import user_scope_prefix
+from .paginator import FastCountPaginator
 from .people import is_valid_id_number, normalize_id_number, normalize_phone, validate_phone
 
 
@@ -49,6 +50,7 @@ class ScopedAdminMixin:
     """Scope every query of a ModelAdmin with `visible_to(request.user)`."""
 
     show_full_result_count = False
+    paginator = FastCountPaginator
     # {"typed value kind": "hash field"}: a full ID number or phone typed into the search box
     # is matched through its keyed hash.
     protected_search: dict[str, str] = {}

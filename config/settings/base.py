@@ -162,6 +162,8 @@ REST_FRAMEWORK = {
 
 # Derived warnings shown in the admin: how far ahead a term end is "soon".
 ZHUCUN_TERM_WARNING_DAYS = 60
+# Admin lists count at most this many rows exactly (common.paginator).
+ZHUCUN_ADMIN_COUNT_CAP = 5000
 # Selections larger than this run admin roster actions as a Celery job.
 ZHUCUN_INLINE_ACTION_LIMIT = 50
 
