@@ -2,8 +2,10 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -13,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from common.admin import ScopedAdminMixin, scoped
 from common.errors import ApplicationError, validation_messages
 from common.people import mask_phone, validate_id_number, validate_phone
-from teams.admin import TownshipFilter, badge
+from teams.admin import CountyFilter, TownshipFilter, badge
 from teams.models import Cadre
 from villages.models import Region
 
@@ -48,28 +50,39 @@ class RiskFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value()
         if value in dict(self.lookups(request, None)):
-            return queryset.filter(**{value: True})
+            return queryset.with_risk(only=(value,)).filter(**{value: True})
         return queryset
 
 
 class BandFilter(admin.SimpleListFilter):
-    """Households under one of the report bands of the user's region (data, not code)."""
+    """Households under a report band of their own region (bands are data, per region)."""
 
     title = _("收入报告档")
     parameter_name = "band"
-    choice_model = ReportBand
 
     def lookups(self, request, model_admin):
-        return [(b.pk, str(b)) for b in scoped(ReportBand, request.user)]
+        amounts = sorted({b.amount for b in scoped(ReportBand, request.user)}, reverse=True)
+        return [(f"{a:.0f}", _g("低于%(amount)s元") % {"amount": f"{a:,.0f}"}) for a in amounts]
 
     def queryset(self, request, queryset):
         value = self.value()
-        if value and value.isdigit():
-            band = scoped(ReportBand, request.user).filter(pk=int(value)).first()
-            if band is not None:
-                return queryset.filter(per_capita__lt=band.amount)
+        if not value or not value.isdigit():
+            return queryset
+        prefixes = list(
+            scoped(ReportBand, request.user)
+            .filter(amount=int(value))
+            .values_list("prefix", flat=True)
+        )
+        if not prefixes:
             return queryset.none()
-        return queryset
+        in_regions = Q()
+        for prefix in prefixes:
+            in_regions |= Q(village__code__startswith=prefix)
+        return (
+            queryset.filter(in_regions)
+            .with_risk(only=("per_capita",))
+            .filter(per_capita__lt=int(value))
+        )
 
 
 class MonitoringCategoryFilter(admin.SimpleListFilter):
@@ -82,7 +95,7 @@ class MonitoringCategoryFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value()
         if value == "any":
-            return queryset.filter(is_monitored=True)
+            return queryset.with_risk(only=("is_monitored",)).filter(is_monitored=True)
         if value in MonitoringCategory.values:
             return queryset.filter(
                 monitorings__status=Monitoring.Status.MONITORING, monitorings__category=value
@@ -92,6 +105,10 @@ class MonitoringCategoryFilter(admin.SimpleListFilter):
 
 class HouseholdTownshipFilter(TownshipFilter):
     path = "village__township"
+
+
+class HouseholdCountyFilter(CountyFilter):
+    path = "village__township__parent"
 
 
 class ReadOnlyInline(ScopedAdminMixin, admin.TabularInline):
@@ -218,6 +235,17 @@ class AssignCadreForm(forms.Form):
     replace = forms.BooleanField(label=_("替换现有帮扶责任人"), required=False)
 
 
+class HouseholdChangeList(ChangeList):
+    """The page's risk flags come in one extra query for the rows shown, not for all rows."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        flags = selectors.household_flags(ids=[h.pk for h in self.result_list])
+        for household in self.result_list:
+            for name, value in flags.get(household.pk, {}).items():
+                setattr(household, name, value)
+
+
 @admin.register(Household)
 class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
     form = HouseholdForm
@@ -234,6 +262,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
     )
     list_select_related = ("village", "village__township", "status")
     list_filter = (
+        HouseholdCountyFilter,
         HouseholdTownshipFilter,
         "status",
         "household_type",
@@ -260,7 +289,11 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_per_page = 50
 
     def get_queryset(self, request):
-        return selectors.household_list(user=request.user).order_by(*self.get_ordering(request))
+        qs = selectors.household_list(user=request.user, with_risk=False)
+        return qs.order_by(*self.get_ordering(request))
+
+    def get_changelist(self, request, **kwargs):
+        return HouseholdChangeList
 
     def get_readonly_fields(self, request, obj=None):
         return ("village", "code", "status", "head_name") if obj else ("head_name",)
@@ -269,7 +302,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def township(self, obj):
         return obj.village.township.name
 
-    @admin.display(description=_("人均纯收入（年化）"), ordering="per_capita")
+    @admin.display(description=_("人均纯收入（年化）"))
     def per_capita_display(self, obj):
         return "-" if obj.per_capita is None else f"{obj.per_capita:,.0f}"
 

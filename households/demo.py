@@ -288,31 +288,30 @@ class HouseholdSeeder:
                    round((p.level * sizes.n / 12 * 0.22)::numeric, 2),
                    round((p.level * sizes.n / 12 * 0.10 * f.noise)::numeric, 2),
                    now(), now()
-              FROM unnest(%(ids)s::bigint[], %(levels)s::float8[], %(trends)s::float8[],
-                          %(skips)s::bool[]) AS p(id, level, trend, skip)
+              FROM unnest(%s::bigint[], %s::float8[], %s::float8[],
+                          %s::bool[]) AS p(id, level, trend, skip)
               JOIN LATERAL (SELECT count(*) AS n FROM households_member mm
                              WHERE mm.household_id = p.id) sizes ON true
-             CROSS JOIN generate_series(%(first)s::date, %(last)s::date, '1 month') AS m
+             CROSS JOIN generate_series(%s::date, %s::date, '1 month') AS m
              CROSS JOIN LATERAL (
-                   SELECT CASE WHEN extract(year FROM m) = %(year)s THEN p.trend ELSE 1 END
+                   SELECT CASE WHEN extract(year FROM m) = %s THEN p.trend ELSE 1 END
                               AS trend,
                           0.8 + (abs(hashtext(p.id::text || m::text)) %% 400) / 1000.0 AS noise
              ) f
-             WHERE NOT (p.skip AND m::date = %(last)s::date)
+             WHERE NOT (p.skip AND m::date = %s::date)
         """
         with connection.cursor() as cursor:
-            cursor.execute(
-                sql,
-                {
-                    "ids": ids,
-                    "levels": levels,
-                    "trends": trends,
-                    "skips": skips,
-                    "first": first_month,
-                    "last": last_month,
-                    "year": self.today.year,
-                },
-            )
+            params = [
+                ids,
+                levels,
+                trends,
+                skips,
+                first_month,
+                last_month,
+                self.today.year,
+                last_month,
+            ]
+            cursor.execute(sql, params)
             return cursor.rowcount
 
     def monitoring_measures_pairings(self, households, villages, team_cadres_by_village):

@@ -77,45 +77,73 @@ def last_month_start(today: dt.date | None = None) -> dt.date:
 class HouseholdQuerySet(ScopedQuerySet):
     scope_path = "village__code"
 
-    def with_risk(self, year: int | None = None, today: dt.date | None = None):
+    RISK_FLAGS = (
+        "under_line",
+        "fell",
+        "monitored_without_measure",
+        "no_cadre",
+        "missing_last_month",
+    )
+    INCOME_FIELDS = ("per_capita", "per_capita_last_year", "line_amount")
+
+    def with_risk(
+        self,
+        year: int | None = None,
+        today: dt.date | None = None,
+        only: tuple[str, ...] | None = None,
+    ):
         """Annotate the risk flags of `year` (default: this year), all computed in SQL.
 
         under_line: annualised per-capita net income under the most specific monitoring
         line of the year; fell: lower than the year before; monitored_without_measure;
-        no_cadre; missing_last_month (no income registered for last month). Flags are NULL
-        (unknown) where the data to decide is missing, never a guess.
+        no_cadre; missing_last_month (no income registered for last month); is_monitored,
+        and the income figures per_capita, per_capita_last_year, line_amount. Flags are
+        NULL (unknown) where the data to decide is missing, never a guess. `only` limits
+        the annotations to those named (a filter needs one, not all).
         """
         today = today or timezone.localdate()
         year = year or today.year
         monitored = Monitoring.objects.filter(
             household=OuterRef("pk"), status=Monitoring.Status.MONITORING
         )
-        return self.annotate(
-            cur=FilteredRelation("years", condition=Q(years__year=year)),
-            prev=FilteredRelation("years", condition=Q(years__year=year - 1)),
-            line=FilteredRelation(
-                "village__income_lines", condition=Q(village__income_lines__year=year)
-            ),
-        ).annotate(
-            per_capita=F("cur__per_capita"),
-            per_capita_last_year=F("prev__per_capita"),
-            line_amount=F("line__amount"),
-            under_line=models.ExpressionWrapper(
+        expressions = {
+            "per_capita": F("cur__per_capita"),
+            "per_capita_last_year": F("prev__per_capita"),
+            "line_amount": F("line__amount"),
+            "under_line": models.ExpressionWrapper(
                 Q(cur__per_capita__lt=F("line__amount")), output_field=models.BooleanField()
             ),
-            fell=models.ExpressionWrapper(
+            "fell": models.ExpressionWrapper(
                 Q(cur__per_capita__lt=F("prev__per_capita")), output_field=models.BooleanField()
             ),
-            is_monitored=Exists(monitored),
-            monitored_without_measure=models.ExpressionWrapper(
+            "is_monitored": Exists(monitored),
+            "monitored_without_measure": models.ExpressionWrapper(
                 Exists(monitored) & ~Exists(Measure.objects.filter(household=OuterRef("pk"))),
                 output_field=models.BooleanField(),
             ),
-            no_cadre=~Exists(Pairing.objects.filter(household=OuterRef("pk"), end__isnull=True)),
-            missing_last_month=~Exists(
+            "no_cadre": ~Exists(Pairing.objects.filter(household=OuterRef("pk"), end__isnull=True)),
+            "missing_last_month": ~Exists(
                 IncomeRecord.objects.filter(household=OuterRef("pk"), month=last_month_start(today))
             ),
-        )
+        }
+        wanted = {k: v for k, v in expressions.items() if only is None or k in only}
+        relations = {
+            "cur": FilteredRelation("years", condition=Q(years__year=year)),
+            "prev": FilteredRelation("years", condition=Q(years__year=year - 1)),
+            "line": FilteredRelation(
+                "village__income_lines", condition=Q(village__income_lines__year=year)
+            ),
+        }
+        needed = {
+            "per_capita": {"cur"},
+            "per_capita_last_year": {"prev"},
+            "line_amount": {"line"},
+            "under_line": {"cur", "line"},
+            "fell": {"cur", "prev"},
+        }
+        names = set().union(*(needed.get(k, set()) for k in wanted))
+        qs = self.annotate(**{k: v for k, v in relations.items() if k in names}) if names else self
+        return qs.annotate(**wanted)
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
@@ -524,16 +552,19 @@ class IncomeLine(BaseModel):
 
 
 class VillageIncomeLine(models.Model):
-    """A database view: the line of each village and year, from the most specific region."""
+    """Derived, never typed in: the line of each village and year, from the most specific
+    region. Rebuilt in SQL by triggers whenever a line or a village changes, in the same
+    transaction, so a changed line moves every flag at once."""
 
-    village = models.ForeignKey(Village, on_delete=models.DO_NOTHING, related_name="income_lines")
+    village = models.ForeignKey(Village, on_delete=models.CASCADE, related_name="income_lines")
     year = models.PositiveSmallIntegerField()
     amount = models.DecimalField(max_digits=10, decimal_places=2)
-    line = models.ForeignKey(IncomeLine, on_delete=models.DO_NOTHING, related_name="+")
+    line = models.ForeignKey(IncomeLine, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
-        managed = False
-        db_table = "households_villageincomeline"
+        constraints = [
+            models.UniqueConstraint(fields=["village", "year"], name="village_line_unique"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.village_id} {self.year}: {self.amount}"

@@ -60,15 +60,32 @@ class TownshipFilter(admin.SimpleListFilter):
     path = "village__township"
     choice_model = Region
 
+    # Above a county the townships are too many for a sidebar: filter by county there.
+    max_choices = 60
+
     def lookups(self, request, model_admin):
-        regions = scoped(Region, request.user)
-        return [(r.pk, r.name) for r in regions.filter(level=Level.TOWNSHIP).order_by("code")]
+        regions = scoped(Region, request.user).filter(level=Level.TOWNSHIP).order_by("code")
+        choices = [(r.pk, r.name) for r in regions[: self.max_choices + 1]]
+        return [] if len(choices) > self.max_choices else choices
 
     def queryset(self, request, queryset):
         value = self.value()
         if value and value.isdigit():
             return queryset.filter(**{f"{self.path}_id": int(value)})
         return queryset
+
+
+class CountyFilter(TownshipFilter):
+    """Counties inside the user's scope, for city and province users (县)."""
+
+    title = _("县")
+    parameter_name = "county"
+    path = "village__township__parent"
+
+    def lookups(self, request, model_admin):
+        regions = scoped(Region, request.user).filter(level=Level.COUNTY).order_by("code")
+        choices = [(r.pk, r.name) for r in regions[: self.max_choices + 1]]
+        return choices if 1 < len(choices) <= self.max_choices else []
 
 
 class WarningFilter(admin.SimpleListFilter):

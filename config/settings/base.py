@@ -163,7 +163,7 @@ REST_FRAMEWORK = {
 # Derived warnings shown in the admin: how far ahead a term end is "soon".
 ZHUCUN_TERM_WARNING_DAYS = 60
 # Admin lists count at most this many rows exactly (common.paginator).
-ZHUCUN_ADMIN_COUNT_CAP = 5000
+ZHUCUN_ADMIN_COUNT_CAP = 1000
 # Selections larger than this run admin roster actions as a Celery job.
 ZHUCUN_INLINE_ACTION_LIMIT = 50
 

@@ -1,5 +1,5 @@
-"""Derived data in SQL: the yearly income refresh function and the village income-line view;
-and the registry statuses, which are data."""
+"""Derived data in SQL: the yearly income refresh function and the village income lines kept
+by triggers; and the registry statuses, which are data."""
 
 from django.db import migrations
 
@@ -24,17 +24,31 @@ LANGUAGE sql AS $$
 $$;
 """
 
-VIEW = """
-CREATE VIEW households_villageincomeline AS
-SELECT DISTINCT ON (v.id, l.year)
-       v.id::bigint * 10000 + l.year AS id,
-       v.id AS village_id,
-       l.year,
-       l.amount,
-       l.id AS line_id
-  FROM villages_village v
-  JOIN households_incomeline l ON v.code LIKE l.prefix || '%'
- ORDER BY v.id, l.year, length(l.prefix) DESC;
+VILLAGE_LINES = """
+CREATE OR REPLACE FUNCTION households_refresh_village_lines() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM households_villageincomeline;
+    INSERT INTO households_villageincomeline (village_id, year, amount, line_id)
+    SELECT DISTINCT ON (v.id, l.year) v.id, l.year, l.amount, l.id
+      FROM villages_village v
+      JOIN households_incomeline l ON l.prefix = left(v.code, length(l.prefix))
+     ORDER BY v.id, l.year, length(l.prefix) DESC;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER households_village_lines_on_lines
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON households_incomeline
+    FOR EACH STATEMENT EXECUTE FUNCTION households_refresh_village_lines();
+CREATE TRIGGER households_village_lines_on_villages
+    AFTER INSERT OR UPDATE OF code OR DELETE ON villages_village
+    FOR EACH STATEMENT EXECUTE FUNCTION households_refresh_village_lines();
+"""
+
+DROP_VILLAGE_LINES = """
+DROP TRIGGER IF EXISTS households_village_lines_on_villages ON villages_village;
+DROP TRIGGER IF EXISTS households_village_lines_on_lines ON households_incomeline;
+DROP FUNCTION IF EXISTS households_refresh_village_lines();
 """
 
 STATUSES = [
@@ -60,6 +74,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(REFRESH, "DROP FUNCTION IF EXISTS households_refresh_years(bigint[]);"),
-        migrations.RunSQL(VIEW, "DROP VIEW IF EXISTS households_villageincomeline;"),
+        migrations.RunSQL(VILLAGE_LINES, DROP_VILLAGE_LINES),
         migrations.RunPython(add_statuses, migrations.RunPython.noop),
     ]
