@@ -23,6 +23,7 @@ from . import selectors, services
 from .codes import MonitoringCategory
 from .models import (
     Household,
+    HouseholdStatus,
     HouseholdStatusChange,
     IncomeLine,
     IncomeRecord,
@@ -284,7 +285,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         IncomeInline,
         StatusChangeInline,
     )
-    actions = ("assign_cadre",)
+    actions = ("assign_cadre", "change_status")
     readonly_fields = ("head_name",)
     list_per_page = 50
 
@@ -385,6 +386,58 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/households/assign_cadre.html", context)
 
+    @admin.action(description=_("变更户状态（脱贫、返贫、注销……）"), permissions=["change"])
+    def change_status(self, request, queryset):
+        form = StatusForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    for household in queryset:
+                        services.household_change_status(
+                            household=household,
+                            status=data["status"].pk,
+                            changed_on=data["changed_on"],
+                            reason=data["reason"],
+                            actor=request.user,
+                        )
+            except (ApplicationError, ValidationError) as exc:
+                message = (
+                    exc.message
+                    if isinstance(exc, ApplicationError)
+                    else validation_messages(exc)[0]
+                )
+                self.message_user(request, message, messages.ERROR)
+                return None
+            self.message_user(
+                request, _g("已变更 %d 户的状态。") % queryset.count(), messages.SUCCESS
+            )
+            return None
+        return self._action_page(request, queryset, form, _g("变更户状态"), "change_status")
+
+    def _action_page(self, request, queryset, form, title, action):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "rows": [str(h) for h in queryset[:200]],
+            "action": action,
+            "opts": self.model._meta,
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/households/assign_cadre.html", context)
+
+
+class StatusForm(forms.Form):
+    status = forms.ModelChoiceField(label=_("新状态"), queryset=HouseholdStatus.objects.all())
+    changed_on = forms.DateField(label=_("变更日期"), initial=timezone.localdate)
+    reason = forms.CharField(label=_("原因"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class LeaveForm(forms.Form):
+    left_on = forms.DateField(label=_("离户日期"), initial=timezone.localdate)
+    reason = forms.CharField(label=_("离户原因（迁出、死亡、分户……）"))
+
 
 class MemberForm(forms.ModelForm):
     id_number = forms.CharField(label=_("身份证号"), required=False, max_length=32)
@@ -452,9 +505,43 @@ class MemberAdmin(ScopedAdminMixin, admin.ModelAdmin):
     ordering = ("household__code", "id")
     autocomplete_fields = ("household",)
     list_per_page = 50
+    actions = ("leave",)
 
     def get_readonly_fields(self, request, obj=None):
         return ("household", "sex", "birth_date") if obj else ("sex", "birth_date")
+
+    @admin.action(description=_("离户"), permissions=["change"])
+    def leave(self, request, queryset):
+        form = LeaveForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            try:
+                with transaction.atomic():
+                    for member in queryset.select_related("household"):
+                        services.member_leave(
+                            member=member,
+                            left_on=form.cleaned_data["left_on"],
+                            reason=form.cleaned_data["reason"],
+                        )
+            except (ApplicationError, ValidationError) as exc:
+                message = (
+                    exc.message
+                    if isinstance(exc, ApplicationError)
+                    else validation_messages(exc)[0]
+                )
+                self.message_user(request, message, messages.ERROR)
+                return None
+            self.message_user(request, _g("已办理离户。"), messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _g("离户"),
+            "form": form,
+            "rows": [str(m) for m in queryset[:200]],
+            "action": "leave",
+            "opts": self.model._meta,
+            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/households/assign_cadre.html", context)
 
     @admin.display(description=_("身份证号"))
     def id_masked(self, obj):

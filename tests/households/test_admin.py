@@ -103,3 +103,33 @@ def test_household_page_shows_members_masked(client, world):
 def test_other_household_lists_render(client, world, path):
     client.force_login(world.official_a)
     assert client.get(f"/admin/households/{path}/").status_code == 200
+
+
+def test_status_change_and_member_leave_actions(client, world):
+    client.force_login(world.official_a)
+    base = {"action": "change_status", ACTION_CHECKBOX_NAME: [world.household_a.pk]}
+    client.post(
+        URL,
+        {
+            **base,
+            "apply": "1",
+            "status": "returned",
+            "changed_on": "2026-06-01",
+            "reason": "因病返贫",
+        },
+    )
+    world.household_a.refresh_from_db()
+    assert world.household_a.status_id == "returned"
+    assert world.household_a.status_changes.filter(new="returned", reason="因病返贫").exists()
+    client.post(
+        "/admin/households/member/",
+        {
+            "action": "leave",
+            ACTION_CHECKBOX_NAME: [world.person_a.pk],
+            "apply": "1",
+            "left_on": "2026-07-01",
+            "reason": "迁出",
+        },
+    )
+    world.person_a.refresh_from_db()
+    assert world.person_a.left_on == dt.date(2026, 7, 1)
