@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.admin import ScopedAdminMixin, scoped
 from common.errors import ApplicationError, validation_messages
-from common.people import mask_phone, validate_id_number, validate_phone
+from common.people import is_valid_id_number, mask_phone, validate_id_number, validate_phone
 from teams.admin import CountyFilter, TownshipFilter, badge
 from teams.models import Cadre
 from villages.models import Region
@@ -236,6 +236,14 @@ class AssignCadreForm(forms.Form):
     replace = forms.BooleanField(label=_("替换现有帮扶责任人"), required=False)
 
 
+def _is_phone(term: str) -> bool:
+    try:
+        validate_phone(term)
+    except ValidationError:
+        return False
+    return True
+
+
 class HouseholdChangeList(ChangeList):
     """The page's risk flags come in one extra query for the rows shown, not for all rows."""
 
@@ -273,7 +281,8 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         RiskFilter,
         BandFilter,
     )
-    search_fields = ("^head_name", "=code")
+    # Searched by prefix on an index (see get_search_results): 户编号 or head name.
+    search_fields = ("head_name", "code")
     protected_search = {"id_number": "members__id_hash", "phone": "phone_hash"}
     ordering = ("code",)
     autocomplete_fields = ("village",)
@@ -295,6 +304,18 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return HouseholdChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        """A full ID number or phone by keyed hash; digits as a 户编号 prefix; anything else as
+        the start of the head's name. Each is one index range, never a scan of every row."""
+        term = (search_term or "").strip()
+        if not term:
+            return queryset, False
+        if is_valid_id_number(term) or _is_phone(term):
+            return super().get_search_results(request, queryset, term)
+        if term.isascii() and term.replace("_", "").isalnum():
+            return queryset.filter(code__startswith=term), False
+        return queryset.filter(head_name__startswith=term), False
 
     def get_readonly_fields(self, request, obj=None):
         return ("village", "code", "status", "head_name") if obj else ("head_name",)

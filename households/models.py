@@ -11,12 +11,10 @@ import datetime as dt
 import pghistory
 import pgtrigger
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q
-from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -207,8 +205,9 @@ class Household(BaseModel):
         ordering = ["code"]
         indexes = [
             models.Index(
-                OpClass(Upper("head_name"), name="varchar_pattern_ops"),
+                fields=["head_name"],
                 name="household_head_name_like",
+                opclasses=["varchar_pattern_ops"],
             ),
             models.Index(
                 fields=["code"], name="household_code_like", opclasses=["varchar_pattern_ops"]

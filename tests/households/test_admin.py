@@ -133,3 +133,14 @@ def test_status_change_and_member_leave_actions(client, world):
     )
     world.person_a.refresh_from_db()
     assert world.person_a.left_on == dt.date(2026, 7, 1)
+
+
+def test_search_by_phone_and_code_prefix(client, world):
+    from households import services as hs
+
+    hs.household_update(household=world.household_a, phone="13912345678")
+    client.force_login(world.official_a)
+    found = client.get(URL, {"q": "139 1234 5678"}).context["cl"].result_list
+    assert [h.pk for h in found] == [world.household_a.pk]
+    found = client.get(URL, {"q": world.household_a.code[:9]}).context["cl"].result_list
+    assert [h.pk for h in found] == [world.household_a.pk]
