@@ -20,7 +20,7 @@ from teams.models import Cadre
 from villages.models import Region
 
 from . import selectors, services
-from .codes import MonitoringCategory
+from .codes import Cause, MonitoringCategory, RiskType
 from .models import (
     Household,
     HouseholdStatus,
@@ -193,6 +193,18 @@ class StatusChangeInline(admin.TabularInline):
 
 class HouseholdForm(forms.ModelForm):
     phone = forms.CharField(label=_("户联系电话"), required=False, max_length=32)
+    other_causes = forms.MultipleChoiceField(
+        label=_("其他致贫原因（最多2项）"),
+        choices=Cause.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def clean_other_causes(self):
+        causes = list(self.cleaned_data["other_causes"])
+        if len(causes) > 2:
+            raise ValidationError(_g("其他致贫原因最多选2项。"))
+        return causes
 
     class Meta:
         model = Household
@@ -304,6 +316,9 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return HouseholdChangeList
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()  # read-only lists of an existing household
 
     def get_search_results(self, request, queryset, search_term):
         """A full ID number or phone by keyed hash; digits as a 户编号 prefix; anything else as
@@ -686,8 +701,19 @@ class MonitoringActionForm(forms.Form):
     )
 
 
+class MonitoringForm(forms.ModelForm):
+    risk_types = forms.MultipleChoiceField(
+        label=_("风险类型"), choices=RiskType.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = Monitoring
+        fields = ("household", "category", "risk_types", "discovery", "identified_on")
+
+
 @admin.register(Monitoring)
 class MonitoringAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = MonitoringForm
     list_display = (
         "household",
         "category",

@@ -144,3 +144,54 @@ def test_search_by_phone_and_code_prefix(client, world):
     assert [h.pk for h in found] == [world.household_a.pk]
     found = client.get(URL, {"q": world.household_a.code[:9]}).context["cl"].result_list
     assert [h.pk for h in found] == [world.household_a.pk]
+
+
+def test_add_household_with_other_causes_and_monitoring(client, world):
+    client.force_login(world.official_a)
+    response = client.post(
+        f"{URL}add/",
+        {
+            "village": world.village_a.pk,
+            "code": "14012110020100099",
+            "status": "lifted",
+            "household_type": "general",
+            "standard": "national",
+            "main_cause": "illness",
+            "other_causes": ["funds", "skills", "land"],
+            "year_identified": "2015",
+            "housing_grade": "A",
+            "food_clothing_secure": "on",
+        },
+    )
+    assert response.status_code == 200  # three other causes: refused on the form
+    assert "最多选2项" in response.content.decode()
+    response = client.post(
+        f"{URL}add/",
+        {
+            "village": world.village_a.pk,
+            "code": "14012110020100099",
+            "status": "lifted",
+            "household_type": "general",
+            "standard": "national",
+            "main_cause": "illness",
+            "other_causes": ["funds", "skills"],
+            "year_identified": "2015",
+            "housing_grade": "A",
+            "food_clothing_secure": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    household = Household.objects.get(code="14012110020100099")
+    assert household.other_causes == ["funds", "skills"]
+    response = client.post(
+        "/admin/households/monitoring/add/",
+        {
+            "household": household.pk,
+            "category": "marginal",
+            "risk_types": ["illness", "water"],
+            "discovery": "visit",
+            "identified_on": "2026-03-01",
+        },
+    )
+    assert response.status_code == 302
+    assert household.monitorings.get().risk_types == ["illness", "water"]
