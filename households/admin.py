@@ -17,7 +17,7 @@ from common.errors import ApplicationError, validation_messages
 from common.people import is_valid_id_number, mask_phone, validate_id_number, validate_phone
 from teams.admin import CountyFilter, TownshipFilter, badge
 from teams.models import Cadre
-from villages.models import Region
+from villages.models import Region, Village
 
 from . import selectors, services
 from .codes import Cause, MonitoringCategory, RiskType
@@ -106,6 +106,29 @@ class MonitoringCategoryFilter(admin.SimpleListFilter):
 
 class HouseholdTownshipFilter(TownshipFilter):
     path = "village__township"
+
+
+class VillageFilter(admin.SimpleListFilter):
+    """Villages of the chosen township, or of the user's scope when it holds only a few."""
+
+    title = _("村")
+    parameter_name = "village"
+    choice_model = Village
+    max_choices = 60
+
+    def lookups(self, request, model_admin):
+        villages = scoped(Village, request.user).order_by("code")
+        township = request.GET.get("township", "")
+        if township.isdigit():
+            villages = villages.filter(township_id=int(township))
+        choices = [(v.pk, v.name) for v in villages[: self.max_choices + 1]]
+        return [] if len(choices) > self.max_choices else choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(village_id=int(value))
+        return queryset
 
 
 class HouseholdCountyFilter(CountyFilter):
@@ -285,6 +308,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = (
         HouseholdCountyFilter,
         HouseholdTownshipFilter,
+        VillageFilter,
         "status",
         "household_type",
         MonitoringCategoryFilter,

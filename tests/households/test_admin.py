@@ -23,11 +23,11 @@ def grow(world, first, last):
 
 
 # Queries per page, the same at 10 and 100 households: session, user, the user's region;
-# the filter choices (counties, townships, statuses, report bands); the page count; the page
-# of rows with village, township and status; one query for the page's risk flags and income
-# figures (this and last year, the village's line); and the session renewal (savepoint,
-# update, release).
-EXPECTED_QUERIES = 13
+# the filter choices (counties, townships, villages, statuses, report bands); the page
+# count; the page of rows with village, township and status; one query for the page's risk
+# flags and income figures (this and last year, the village's line); and the session
+# renewal (savepoint, update, release).
+EXPECTED_QUERIES = 14
 
 
 @time_machine.travel(TODAY, tick=False)
@@ -195,3 +195,11 @@ def test_add_household_with_other_causes_and_monitoring(client, world):
     )
     assert response.status_code == 302
     assert household.monitorings.get().risk_types == ["illness", "water"]
+
+
+def test_village_filter(client, world):
+    client.force_login(world.official_a)
+    response = client.get(URL, {"village": world.village_a.pk})
+    assert [h.pk for h in response.context["cl"].result_list] == [world.household_a.pk]
+    response = client.get(URL, {"village": world.village_b.pk})
+    assert list(response.context["cl"].result_list) == []
