@@ -121,7 +121,7 @@ class VillageFilter(admin.SimpleListFilter):
         township = request.GET.get("township", "")
         if township.isdigit():
             villages = villages.filter(township_id=int(township))
-        choices = [(v.pk, v.name) for v in villages[: self.max_choices + 1]]
+        choices = list(villages.values_list("pk", "name")[: self.max_choices + 1])
         return [] if len(choices) > self.max_choices else choices
 
     def queryset(self, request, queryset):

@@ -65,7 +65,7 @@ class TownshipFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         regions = scoped(Region, request.user).filter(level=Level.TOWNSHIP).order_by("code")
-        choices = [(r.pk, r.name) for r in regions[: self.max_choices + 1]]
+        choices = list(regions.values_list("pk", "name")[: self.max_choices + 1])
         return [] if len(choices) > self.max_choices else choices
 
     def queryset(self, request, queryset):
@@ -84,7 +84,7 @@ class CountyFilter(TownshipFilter):
 
     def lookups(self, request, model_admin):
         regions = scoped(Region, request.user).filter(level=Level.COUNTY).order_by("code")
-        choices = [(r.pk, r.name) for r in regions[: self.max_choices + 1]]
+        choices = list(regions.values_list("pk", "name")[: self.max_choices + 1])
         return choices if 1 < len(choices) <= self.max_choices else []
 
 
