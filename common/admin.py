@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .errors import ApplicationError, validation_messages
+from .errors import ApplicationError, user_message, validation_messages
 from .fields import EncryptedCharField
 from .models import user_scope_prefix
 from .paginator import FastCountPaginator
@@ -213,3 +213,51 @@ class SystemAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return self._allowed(request)
+
+
+class FormActionMixin:
+    """Admin actions that ask for input on an intermediate page, then call a service per row.
+
+    `all_or_nothing`: every row in one transaction (the first refusal undoes the rest), else
+    each row on its own with its own message.
+    """
+
+    def run_form_action(self, request, queryset, form, *, title, apply, all_or_nothing=True):
+        from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+        if "apply" in request.POST and form.is_valid():
+            data, done = form.cleaned_data, 0
+            if all_or_nothing:
+                try:
+                    with transaction.atomic():
+                        for obj in queryset:
+                            apply(obj, data)
+                            done += 1
+                except (ApplicationError, ValidationError) as exc:
+                    self.message_user(request, user_message(exc), messages.ERROR)
+                    return None
+            else:
+                for obj in queryset:
+                    try:
+                        with transaction.atomic():
+                            apply(obj, data)
+                    except (ApplicationError, ValidationError) as exc:
+                        self.message_user(request, f"{obj}：{user_message(exc)}", messages.ERROR)
+                    else:
+                        done += 1
+            self.message_user(
+                request,
+                _("%(title)s：已办理 %(n)d 条。") % {"title": title, "n": done},
+                messages.SUCCESS if done else messages.WARNING,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "rows": [str(obj) for obj in queryset[:200]],
+            "action": request.POST.get("action", ""),
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/action_form.html", context)

@@ -54,3 +54,12 @@ def api_exception_handler(exc, context):
         detail = data.get("detail", "") if isinstance(data, dict) else data
         response.data = {"message": str(detail), "extra": {}}
     return response
+
+
+def user_message(exc: Exception) -> str:
+    """The Chinese message to show for a refused operation."""
+    if isinstance(exc, ApplicationError):
+        return exc.message
+    if isinstance(exc, DjangoValidationError):
+        return validation_messages(exc)[0]
+    return str(exc)

@@ -1,19 +1,16 @@
 """Admin for county and township staff: the household registry with its risk flags."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Q
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import ScopedAdminMixin, scoped
-from common.errors import ApplicationError, validation_messages
+from common.admin import FormActionMixin, ScopedAdminMixin, scoped
 from common.people import is_valid_id_number, mask_phone, validate_id_number, validate_phone
 from teams.admin import CountyFilter, TownshipFilter, badge
 from teams.models import Cadre
@@ -291,7 +288,7 @@ class HouseholdChangeList(ChangeList):
 
 
 @admin.register(Household)
-class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class HouseholdAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
     form = HouseholdForm
     list_display = (
         "code",
@@ -411,81 +408,37 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def assign_cadre(self, request, queryset):
         form = AssignCadreForm(request.POST if "apply" in request.POST else None)
         form.fields["cadre"].queryset = scoped(Cadre, request.user)
-        if "apply" in request.POST and form.is_valid():
-            done = 0
-            try:
-                with transaction.atomic():
-                    for household in queryset.select_related("village"):
-                        services.pairing_assign(
-                            household=household,
-                            cadre=form.cleaned_data["cadre"],
-                            start=form.cleaned_data["start"],
-                            reason=form.cleaned_data["reason"],
-                            replace=form.cleaned_data["replace"],
-                            actor=request.user,
-                        )
-                        done += 1
-            except (ApplicationError, ValidationError) as exc:
-                message = (
-                    exc.message
-                    if isinstance(exc, ApplicationError)
-                    else validation_messages(exc)[0]
-                )
-                self.message_user(request, message, messages.ERROR)
-                return None
-            self.message_user(request, _g("已为 %d 户指定帮扶责任人。") % done, messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _g("指定帮扶责任人"),
-            "form": form,
-            "rows": [str(h) for h in queryset[:200]],
-            "action": "assign_cadre",
-            "opts": self.model._meta,
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-        }
-        return TemplateResponse(request, "admin/households/assign_cadre.html", context)
+        return self.run_form_action(
+            request,
+            queryset.select_related("village"),
+            form,
+            title=_g("指定帮扶责任人"),
+            apply=lambda household, data: services.pairing_assign(
+                household=household,
+                cadre=data["cadre"],
+                start=data["start"],
+                reason=data["reason"],
+                replace=data["replace"],
+                actor=request.user,
+            ),
+        )
 
     @admin.action(description=_("变更户状态（脱贫、返贫、注销……）"), permissions=["change"])
     def change_status(self, request, queryset):
         form = StatusForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            data = form.cleaned_data
-            try:
-                with transaction.atomic():
-                    for household in queryset:
-                        services.household_change_status(
-                            household=household,
-                            status=data["status"].pk,
-                            changed_on=data["changed_on"],
-                            reason=data["reason"],
-                            actor=request.user,
-                        )
-            except (ApplicationError, ValidationError) as exc:
-                message = (
-                    exc.message
-                    if isinstance(exc, ApplicationError)
-                    else validation_messages(exc)[0]
-                )
-                self.message_user(request, message, messages.ERROR)
-                return None
-            self.message_user(
-                request, _g("已变更 %d 户的状态。") % queryset.count(), messages.SUCCESS
-            )
-            return None
-        return self._action_page(request, queryset, form, _g("变更户状态"), "change_status")
-
-    def _action_page(self, request, queryset, form, title, action):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "form": form,
-            "rows": [str(h) for h in queryset[:200]],
-            "action": action,
-            "opts": self.model._meta,
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-        }
-        return TemplateResponse(request, "admin/households/assign_cadre.html", context)
+        return self.run_form_action(
+            request,
+            queryset,
+            form,
+            title=_g("变更户状态"),
+            apply=lambda household, data: services.household_change_status(
+                household=household,
+                status=data["status"].pk,
+                changed_on=data["changed_on"],
+                reason=data["reason"],
+                actor=request.user,
+            ),
+        )
 
 
 class StatusForm(forms.Form):
@@ -545,7 +498,7 @@ class MemberForm(forms.ModelForm):
 
 
 @admin.register(Member)
-class MemberAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class MemberAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
     form = MemberForm
     list_display = (
         "name",
@@ -573,35 +526,15 @@ class MemberAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("离户"), permissions=["change"])
     def leave(self, request, queryset):
         form = LeaveForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            try:
-                with transaction.atomic():
-                    for member in queryset.select_related("household"):
-                        services.member_leave(
-                            member=member,
-                            left_on=form.cleaned_data["left_on"],
-                            reason=form.cleaned_data["reason"],
-                        )
-            except (ApplicationError, ValidationError) as exc:
-                message = (
-                    exc.message
-                    if isinstance(exc, ApplicationError)
-                    else validation_messages(exc)[0]
-                )
-                self.message_user(request, message, messages.ERROR)
-                return None
-            self.message_user(request, _g("已办理离户。"), messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _g("离户"),
-            "form": form,
-            "rows": [str(m) for m in queryset[:200]],
-            "action": "leave",
-            "opts": self.model._meta,
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-        }
-        return TemplateResponse(request, "admin/households/assign_cadre.html", context)
+        return self.run_form_action(
+            request,
+            queryset.select_related("household"),
+            form,
+            title=_g("离户"),
+            apply=lambda member, data: services.member_leave(
+                member=member, left_on=data["left_on"], reason=data["reason"]
+            ),
+        )
 
     @admin.display(description=_("身份证号"))
     def id_masked(self, obj):
@@ -736,7 +669,7 @@ class MonitoringForm(forms.ModelForm):
 
 
 @admin.register(Monitoring)
-class MonitoringAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class MonitoringAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
     form = MonitoringForm
     list_display = (
         "household",
@@ -773,31 +706,14 @@ class MonitoringAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def _apply(self, request, queryset, title, fn):
         form = MonitoringActionForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            for monitoring in queryset.select_related("household"):
-                try:
-                    with transaction.atomic():
-                        fn(monitoring, form.cleaned_data)
-                except (ApplicationError, ValidationError) as exc:
-                    message = (
-                        exc.message
-                        if isinstance(exc, ApplicationError)
-                        else validation_messages(exc)[0]
-                    )
-                    self.message_user(request, f"{monitoring.household}：{message}", messages.ERROR)
-                else:
-                    self.message_user(request, f"{monitoring.household}：{title}", messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "form": form,
-            "rows": [str(m) for m in queryset[:200]],
-            "action": request.POST.get("action"),
-            "opts": self.model._meta,
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-        }
-        return TemplateResponse(request, "admin/households/assign_cadre.html", context)
+        return self.run_form_action(
+            request,
+            queryset.select_related("household"),
+            form,
+            title=title,
+            apply=fn,
+            all_or_nothing=False,
+        )
 
     @admin.action(description=_("标注风险消除（逐项核验条件）"), permissions=["change"])
     def eliminate(self, request, queryset):

@@ -9,15 +9,13 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import ScopedAdminMixin, scoped
+from common.admin import FormActionMixin, ScopedAdminMixin, scoped
 from common.crypto import keyed_hash
-from common.errors import ApplicationError, validation_messages
 from common.people import mask_id_number, mask_phone, validate_id_number, validate_phone
 from villages import services as village_services
 from villages.models import Level, Region, Village
@@ -42,14 +40,6 @@ def badge(text: str, level: str = "warn") -> str:
         colours[level],
         text,
     )
-
-
-def report_error(modeladmin, request, exc: Exception) -> None:
-    if isinstance(exc, ValidationError):
-        message, _extra = validation_messages(exc)
-    else:
-        message = exc.message
-    modeladmin.message_user(request, message, messages.ERROR)
 
 
 class TownshipFilter(admin.SimpleListFilter):
@@ -628,7 +618,7 @@ class AssignmentForm(forms.ModelForm):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class AssignmentAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
     form = AssignmentForm
     list_display = (
         "cadre",
@@ -696,33 +686,11 @@ class AssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
     # Actions that need input show a form first, then call the service for each row.
 
     def _run_with_form(self, request, queryset, form_class, title, apply):
-        active = queryset.filter(status=AssignmentStatus.ACTIVE)
-        form = form_class(request.POST) if "apply" in request.POST else form_class()
+        form = form_class(request.POST if "apply" in request.POST else None)
         if "successor" in form.fields:
             form.fields["successor"].queryset = scoped(Cadre, request.user)
-            form.fields["successor"].widget.attrs["style"] = "min-width:20em"
-        if "apply" in request.POST and form.is_valid():
-            done = 0
-            try:
-                with transaction.atomic():
-                    for assignment in active:
-                        apply(assignment, form.cleaned_data)
-                        done += 1
-            except (ApplicationError, ValidationError) as exc:
-                report_error(self, request, exc)
-                return None
-            self.message_user(request, _g("已办理 %d 条任职。") % done, messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "form": form,
-            "queryset": active.select_related("cadre", "team"),
-            "action": request.POST.get("action"),
-            "opts": self.model._meta,
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-        }
-        return TemplateResponse(request, "admin/teams/assignment_action.html", context)
+        active = queryset.filter(status=AssignmentStatus.ACTIVE).select_related("cadre", "team")
+        return self.run_form_action(request, active, form, title=title, apply=apply)
 
     @admin.action(description=_("任期结束"), permissions=["change"])
     def end_term(self, request, queryset):

@@ -203,3 +203,23 @@ def test_village_filter(client, world):
     assert [h.pk for h in response.context["cl"].result_list] == [world.household_a.pk]
     response = client.get(URL, {"village": world.village_b.pk})
     assert list(response.context["cl"].result_list) == []
+
+
+def test_eliminate_action_reports_every_failing_condition(client, world):
+    client.force_login(world.official_a)
+    response = client.post(
+        "/admin/households/monitoring/",
+        {
+            "action": "eliminate",
+            ACTION_CHECKBOX_NAME: [world.monitoring_a.pk],
+            "apply": "1",
+            "on": "2026-05-01",
+            "reason": "",
+        },
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "未满半年" in text
+    assert "收入登记不全" in text
+    world.monitoring_a.refresh_from_db()
+    assert world.monitoring_a.status == "monitoring"
