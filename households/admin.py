@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from common.admin import FormActionMixin, ScopedAdminMixin, scoped
-from common.people import is_valid_id_number, mask_phone, validate_id_number, validate_phone
+from common.forms import ProtectedFieldsMixin
+from common.people import is_valid_id_number, validate_phone
 from teams.admin import CountyFilter, TownshipFilter, badge
 from teams.models import Cadre
 from villages.models import Region, Village
@@ -211,8 +212,9 @@ class StatusChangeInline(admin.TabularInline):
         )
 
 
-class HouseholdForm(forms.ModelForm):
+class HouseholdForm(ProtectedFieldsMixin, forms.ModelForm):
     phone = forms.CharField(label=_("户联系电话"), required=False, max_length=32)
+    protected_fields = {"phone": "phone"}
     other_causes = forms.MultipleChoiceField(
         label=_("其他致贫原因（最多2项）"),
         choices=Cause.choices,
@@ -247,18 +249,6 @@ class HouseholdForm(forms.ModelForm):
             "relocated",
             "relocation_year",
         )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.initial["phone"] = ""
-        if self.instance.pk and self.instance.phone:
-            self.fields["phone"].help_text = _g("当前：%s；留空则不修改。") % mask_phone(
-                self.instance.phone
-            )
-
-    def clean_phone(self):
-        value = self.cleaned_data["phone"]
-        return validate_phone(value) if value else ""
 
 
 class AssignCadreForm(forms.Form):
@@ -452,9 +442,10 @@ class LeaveForm(forms.Form):
     reason = forms.CharField(label=_("离户原因（迁出、死亡、分户……）"))
 
 
-class MemberForm(forms.ModelForm):
+class MemberForm(ProtectedFieldsMixin, forms.ModelForm):
     id_number = forms.CharField(label=_("身份证号"), required=False, max_length=32)
     phone = forms.CharField(label=_("联系电话"), required=False, max_length=32)
+    protected_fields = {"id_number": "id_number", "phone": "phone"}
 
     class Meta:
         model = Member
@@ -474,24 +465,6 @@ class MemberForm(forms.ModelForm):
             "pension_insured",
             "joined_on",
         )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.initial["id_number"] = self.initial["phone"] = ""
-        if self.instance.pk:
-            self.fields["id_number"].help_text = _g("当前：%s；留空则不修改。") % (
-                self.instance.id_number_masked
-            )
-        else:
-            self.fields["id_number"].required = True
-
-    def clean_id_number(self):
-        value = self.cleaned_data["id_number"]
-        return validate_id_number(value) if value else ""
-
-    def clean_phone(self):
-        value = self.cleaned_data["phone"]
-        return validate_phone(value) if value else ""
 
     def _post_clean(self):
         pass  # model checks run in the service, which holds the protected values

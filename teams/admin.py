@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from common.admin import FormActionMixin, ScopedAdminMixin, scoped
 from common.crypto import keyed_hash
-from common.people import mask_id_number, mask_phone, validate_id_number, validate_phone
+from common.forms import ProtectedFieldsMixin
+from common.people import mask_id_number
 from villages import services as village_services
 from villages.models import Level, Region, Village
 
@@ -192,24 +193,13 @@ class VillageAdmin(ScopedAdminMixin, admin.ModelAdmin):
 # --- dispatching units -------------------------------------------------------------------
 
 
-class UnitForm(forms.ModelForm):
+class UnitForm(ProtectedFieldsMixin, forms.ModelForm):
     contact_phone = forms.CharField(label=_("联系电话"), required=False)
+    protected_fields = {"contact_phone": "phone"}
 
     class Meta:
         model = DispatchingUnit
         fields = ("name", "level", "kind", "region", "principal_leader", "contact_name")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.initial["contact_phone"] = ""
-        if self.instance.pk and self.instance.contact_phone:
-            self.fields["contact_phone"].help_text = _g("当前：%s；留空则不修改。") % (
-                mask_phone(self.instance.contact_phone)
-            )
-
-    def clean_contact_phone(self):
-        value = self.cleaned_data["contact_phone"]
-        return validate_phone(value) if value else ""
 
 
 @admin.register(DispatchingUnit)
@@ -429,48 +419,27 @@ class CadreWarningFilter(WarningFilter):
     }
 
 
-class CadreForm(forms.ModelForm):
+class CadreForm(ProtectedFieldsMixin, forms.ModelForm):
     """ID number and phone are never sent to the browser: the form shows them masked."""
 
     id_number = forms.CharField(label=_("身份证号"), required=False, max_length=32)
     phone = forms.CharField(label=_("手机号"), required=False, max_length=32)
+    protected_fields = {"id_number": "id_number", "phone": "phone"}
 
     class Meta:
         model = Cadre
         fields = ("name", "political_status", "unit", "position", "rank", "region", "user")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Never send the clear values to the browser, whatever the admin put in `initial`.
-        self.initial["id_number"] = self.initial["phone"] = ""
-        if self.instance.pk:
-            self.fields["id_number"].help_text = _g("当前：%s；留空则不修改。") % (
-                self.instance.id_number_masked
-            )
-            if self.instance.phone:
-                self.fields["phone"].help_text = _g("当前：%s；留空则不修改。") % (
-                    self.instance.phone_masked
-                )
-        else:
-            self.fields["id_number"].required = True
-
     def clean_id_number(self):
-        value = self.cleaned_data["id_number"]
-        if not value:
-            return ""
-        number = validate_id_number(value)
-        taken = Cadre.objects.filter(id_hash=keyed_hash(number))
-        if self.instance.pk:
+        number = super().clean_id_number()
+        taken = Cadre.objects.filter(id_hash=keyed_hash(number)) if number else None
+        if taken is not None and self.instance.pk:
             taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
+        if taken is not None and taken.exists():
             raise ValidationError(
                 _g("身份证号 %(id)s 已登记在另一名干部名下。") % {"id": mask_id_number(number)}
             )
         return number
-
-    def clean_phone(self):
-        value = self.cleaned_data["phone"]
-        return validate_phone(value) if value else ""
 
     def _post_clean(self):
         # Model-level checks run in the service, which knows the protected values.
