@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -23,6 +24,22 @@ from .fields import EncryptedCharField
 from .models import user_scope_prefix
 from .paginator import FastCountPaginator
 from .people import is_valid_id_number, normalize_id_number, normalize_phone, validate_phone
+
+
+def badge(text: str, level: str = "warn") -> str:
+    """A coloured warning badge for a changelist cell."""
+    colours = {"warn": "#b45309", "bad": "#b91c1c", "ok": "#15803d"}
+    return format_html(
+        '<span style="display:inline-block;padding:1px 6px;margin:1px;border-radius:8px;'
+        'color:#fff;background:{};font-size:11px;white-space:nowrap">{}</span>',
+        colours[level],
+        text,
+    )
+
+
+def badges(items: list[str]) -> str:
+    """The badges of a cell side by side, or "-" when there is none."""
+    return format_html_join("", "{}", ((b,) for b in items)) if items else "-"
 
 
 def scoped(model: type[models.Model], user: Any) -> models.QuerySet:

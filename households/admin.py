@@ -6,14 +6,13 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.html import format_html_join
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import FormActionMixin, ScopedAdminMixin, scoped
+from common.admin import FormActionMixin, ScopedAdminMixin, badge, badges, scoped
 from common.forms import ProtectedFieldsMixin
 from common.people import is_valid_id_number, validate_phone
-from teams.admin import CountyFilter, TownshipFilter, badge
+from teams.admin import CountyFilter, TownshipFilter
 from teams.models import Cadre
 from villages.models import Region, Village
 
@@ -234,20 +233,7 @@ class HouseholdForm(ProtectedFieldsMixin, forms.ModelForm):
             "village",
             "code",
             "status",
-            "household_type",
-            "standard",
-            "main_cause",
-            "other_causes",
-            "year_identified",
-            "year_lifted",
-            "card_colour",
-            "food_clothing_secure",
-            "education_secure",
-            "medical_secure",
-            "housing_grade",
-            "safe_water",
-            "relocated",
-            "relocation_year",
+            *(f for f in services.HOUSEHOLD_FIELDS if f != "phone"),
         )
 
 
@@ -367,7 +353,7 @@ class HouseholdAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
             out.append(badge(_g("无责任人")))
         if obj.missing_last_month:
             out.append(badge(_g("上月未登记")))
-        return format_html_join("", "{}", ((b,) for b in out)) if out else "-"
+        return badges(out)
 
     def save_model(self, request, obj, form, change):
         data = dict(form.cleaned_data)

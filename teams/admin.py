@@ -10,11 +10,11 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import FormActionMixin, ScopedAdminMixin, scoped
+from common.admin import FormActionMixin, ScopedAdminMixin, badge, badges, scoped
 from common.crypto import keyed_hash
 from common.forms import ProtectedFieldsMixin
 from common.people import mask_id_number
@@ -31,16 +31,6 @@ from .models import (
     TeamUnit,
     WorkTeam,
 )
-
-
-def badge(text: str, level: str = "warn") -> str:
-    colours = {"warn": "#b45309", "bad": "#b91c1c", "ok": "#15803d"}
-    return format_html(
-        '<span style="display:inline-block;padding:1px 6px;margin:1px;border-radius:8px;'
-        'color:#fff;background:{};font-size:11px;white-space:nowrap">{}</span>',
-        colours[level],
-        text,
-    )
 
 
 class TownshipFilter(admin.SimpleListFilter):
@@ -176,7 +166,7 @@ class VillageAdmin(ScopedAdminMixin, admin.ModelAdmin):
             out.append(badge(_g("无在岗工作队"), "bad"))
         elif not obj.has_first_secretary:
             out.append(badge(_g("无第一书记"), "bad"))
-        return format_html_join("", "{}", ((b,) for b in out)) if out else "-"
+        return badges(out)
 
     def save_model(self, request, obj, form, change):
         data = {k: v for k, v in form.cleaned_data.items() if k != "region"}
@@ -352,7 +342,7 @@ class WorkTeamAdmin(ScopedAdminMixin, admin.ModelAdmin):
             out.append(badge(_g("任期将满")))
         if obj.members_overdue:
             out.append(badge(_g("有队员超期在岗")))
-        return format_html_join("", "{}", ((b,) for b in out)) if out else "-"
+        return badges(out)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -488,7 +478,7 @@ class CadreAdmin(ScopedAdminMixin, admin.ModelAdmin):
             out.append(badge(_g("任期将满")))
         if not obj.serving:
             out.append(badge(_g("未在岗"), "ok"))
-        return format_html_join("", "{}", ((b,) for b in out)) if out else "-"
+        return badges(out)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -636,7 +626,7 @@ class AssignmentAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
             out.append(badge(_g("超期在岗"), "bad"))
         if obj.term_ending_soon:
             out.append(badge(_g("任期将满")))
-        return format_html_join("", "{}", ((b,) for b in out)) if out else "-"
+        return badges(out)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
