@@ -44,3 +44,29 @@ class ScopedQuerySet(models.QuerySet):
 
     def scope_q(self, prefix: str) -> models.Q:
         return models.Q(**{f"{self.scope_path}__startswith": prefix})
+
+
+class SubmissionKey(models.Model):
+    """A client-generated key of a form submission, and the answer it got.
+
+    The same submission sent again (a retry on a weak network, a double tap, a replayed
+    request) finds its key and gets the first answer instead of creating a second row.
+    """
+
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="+", verbose_name=_("用户")
+    )
+    key = models.UUIDField(_("提交标识"))
+    kind = models.CharField(_("类型"), max_length=32)
+    answer = models.CharField(_("结果地址"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("提交标识")
+        verbose_name_plural = _("提交标识")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="submission_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

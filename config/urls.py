@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
@@ -12,6 +12,7 @@ admin.site.index_title = _("驻村工作队管理")
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("work/", include("config.work_urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
 

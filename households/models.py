@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from common.fields import EncryptedCharField, KeyedHashField
 from common.models import BaseModel, ScopedQuerySet
 from common.people import mask_id_number, mask_phone
-from teams.models import Cadre
+from teams.models import Cadre, WorkTeam
 from villages.models import Region, Village
 
 from .codes import (
@@ -775,3 +775,73 @@ class Pairing(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.cadre} → {self.household}"
+
+
+class VisitKind(models.TextChoices):
+    IN_PERSON = "in_person", _("入户走访")
+    PHONE = "phone", _("电话走访")
+
+
+class VisitLogQuerySet(ScopedQuerySet):
+    scope_path = "household__village__code"
+
+
+def visit_photo_path(instance: "VisitLog", filename: str) -> str:
+    # The name is ours, never the client's: the extension follows the checked content type.
+    ext = filename.rsplit(".", 1)[-1].lower()
+    return f"visits/{instance.visited_on:%Y/%m}/{instance.client_key}.{ext}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class VisitLog(BaseModel):
+    """A visit to a household (入户走访 or by phone). `client_key` is the key the phone's
+    form carried: the same submission sent again never makes a second visit."""
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("户"), on_delete=models.CASCADE, related_name="visits"
+    )
+    cadre = models.ForeignKey(
+        Cadre, verbose_name=_("走访人"), on_delete=models.PROTECT, related_name="visits"
+    )
+    team = models.ForeignKey(
+        WorkTeam,
+        verbose_name=_("工作队"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="visits",
+    )
+    visited_on = models.DateField(_("走访日期"))
+    kind = models.CharField(_("方式"), max_length=16, choices=VisitKind.choices)
+    seen = models.TextField(_("走访情况"))
+    problems = models.TextField(_("发现问题"), blank=True)
+    requests = models.TextField(_("群众诉求"), blank=True)
+    follow_up = models.TextField(_("跟进措施"), blank=True)
+    photo = models.FileField(_("照片"), upload_to=visit_photo_path, blank=True)
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(
+        _("经度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    client_key = models.UUIDField(_("提交标识"), editable=False)
+
+    objects = VisitLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("走访记录")
+        verbose_name_plural = _("走访记录")
+        ordering = ["-visited_on", "-id"]
+        indexes = [
+            models.Index(fields=["household", "visited_on"], name="visit_household_day"),
+            models.Index(fields=["cadre", "visited_on"], name="visit_cadre_day"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["cadre", "client_key"], name="visit_unique_client_key"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                name="visit_position_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.visited_on:%Y-%m-%d} {self.cadre}"

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from common.crypto import keyed_hash
 from common.errors import ApplicationError
+from common.geo import parse_position
 from common.people import (
     id_birth_date,
     id_sex,
@@ -21,6 +22,7 @@ from common.people import (
     validate_phone,
 )
 from teams.models import Cadre
+from teams.presence import active_assignment
 from villages.models import Region, Village, significant_prefix
 
 from .codes import WORKING_LABOUR, Relation
@@ -37,6 +39,8 @@ from .models import (
     Pairing,
     ReportBand,
     VillageIncomeLine,
+    VisitKind,
+    VisitLog,
 )
 
 
@@ -595,3 +599,94 @@ def pairing_end(*, pairing: Pairing, end: dt.date, reason: str) -> Pairing:
     pairing.full_clean(validate_constraints=False)
     pairing.save(update_fields=["end", "end_reason", "updated_at"])
     return pairing
+
+
+# --- visits --------------------------------------------------------------------------------
+
+PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+def _checked_photo(photo: Any) -> Any:
+    """The upload if it is a JPEG, PNG or WebP image within the size cap (by its content,
+    never by its name), renamed with the extension of what it really is."""
+    from django.conf import settings
+    from PIL import Image, UnidentifiedImageError
+
+    if photo.size > settings.ZHUCUN_PHOTO_MAX_BYTES:
+        raise ValidationError(
+            {"photo": _("照片不能超过%d MB。") % (settings.ZHUCUN_PHOTO_MAX_BYTES // 2**20)}
+        )
+    try:
+        photo.seek(0)
+        with Image.open(photo) as image:
+            kind = image.format
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationError({"photo": _("照片须为 JPG、PNG 或 WebP 图片。")}) from None
+    if kind not in PHOTO_FORMATS:
+        raise ValidationError({"photo": _("照片须为 JPG、PNG 或 WebP 图片。")})
+    photo.seek(0)
+    photo.name = f"photo.{PHOTO_FORMATS[kind]}"
+    return photo
+
+
+@transaction.atomic
+def visit_record(
+    *,
+    household: Household,
+    cadre: Cadre,
+    visited_on: dt.date,
+    kind: str,
+    seen: str,
+    client_key: Any,
+    problems: str = "",
+    requests: str = "",
+    follow_up: str = "",
+    photo: Any = None,
+    latitude: Any = None,
+    longitude: Any = None,
+) -> VisitLog:
+    """Record a visit by a serving cadre to a household of the village they serve.
+
+    The same `client_key` from the same cadre returns the visit it made the first time.
+    """
+    existing = VisitLog.objects.filter(cadre=cadre, client_key=client_key).first()
+    if existing is not None:
+        return existing
+    assignment = active_assignment(cadre)
+    if household.village_id != assignment.team.village_id:
+        raise ValidationError({"household": _("只能记录本村农户的走访。")})
+    if kind not in VisitKind.values:
+        raise ValidationError({"kind": _("请选择走访方式。")})
+    if visited_on > timezone.localdate():
+        raise ValidationError({"visited_on": _("走访日期不能晚于今天。")})
+    if visited_on < assignment.start:
+        raise ValidationError({"visited_on": _("走访日期不能早于到岗日期。")})
+    if not (seen or "").strip():
+        raise ValidationError({"seen": _("请填写走访情况。")})
+    lat, lon = parse_position(latitude, longitude)
+    visit = VisitLog(
+        household=household,
+        cadre=cadre,
+        team=assignment.team,
+        visited_on=visited_on,
+        kind=kind,
+        seen=seen.strip(),
+        problems=(problems or "").strip(),
+        requests=(requests or "").strip(),
+        follow_up=(follow_up or "").strip(),
+        latitude=lat,
+        longitude=lon,
+        client_key=client_key,
+    )
+    if photo:
+        visit.photo = _checked_photo(photo)
+    visit.full_clean(validate_constraints=False, exclude=["photo"])
+    try:
+        with transaction.atomic():
+            visit.save()
+    except IntegrityError:  # the same submission, saved concurrently: that one stands
+        if visit.photo:
+            visit.photo.delete(save=False)
+        return VisitLog.objects.get(cadre=cadre, client_key=client_key)
+    return visit

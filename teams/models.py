@@ -4,6 +4,8 @@ import datetime as dt
 
 import pghistory
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -404,3 +406,288 @@ class Assignment(BaseModel):
         if self.is_first_secretary:
             return str(_("第一书记"))
         return str(_("队员"))
+
+
+# --- presence: rules, daily attendance, leave and official business, the work diary -------
+
+
+class AbsenceKind(models.TextChoices):
+    """Why a cadre is away from the village. Leave kinds need approval; business is filed."""
+
+    PERSONAL = "personal", _("事假")
+    SICK = "sick", _("病假")
+    MEETING = "meeting", _("会议")
+    TRAINING = "training", _("培训")
+    PROJECT = "project", _("项目工作")
+    BUSINESS = "business", _("其他公务")
+
+
+LEAVE_KINDS = (AbsenceKind.PERSONAL, AbsenceKind.SICK)
+BUSINESS_KINDS = (
+    AbsenceKind.MEETING,
+    AbsenceKind.TRAINING,
+    AbsenceKind.PROJECT,
+    AbsenceKind.BUSINESS,
+)
+
+
+class RegionRuleQuerySet(ScopedQuerySet):
+    """Rules of the user's region, of the regions below it and of the regions above it."""
+
+    scope_path = "region__code"
+
+    def scope_q(self, prefix: str) -> Q:
+        return Q(region__code__startswith=prefix) | Q(
+            prefix__in=[prefix[:n] for n in (2, 4, 6, 9) if n < len(prefix)]
+        )
+
+    def for_code(self, code: str) -> "RegionRuleQuerySet":
+        """Rules that apply to a village code: its own region's and those of the regions above."""
+        return self.filter(prefix__in=[code[:n] for n in (2, 4, 6, 9, 12)])
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class PresenceRule(BaseModel):
+    """A region's presence rule from a date on: "五天四夜" is 5 days + 4 nights a week,
+    "≥20 days a month" is 20 days a month. For a village and a day the rule of the most
+    specific region wins, then the latest effective date. Empty requirements are not checked.
+    Approved absences of the kinds in `counted_kinds` count as days in the village.
+    """
+
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.PROTECT, related_name="presence_rules"
+    )
+    prefix = models.CharField(_("区划前缀"), max_length=12, editable=False)
+    effective_from = models.DateField(_("生效日期"))
+    name = models.CharField(_("规则名称"), max_length=64, help_text=_("例如：五天四夜"))
+    days_per_week = models.PositiveSmallIntegerField(
+        _("每周在村天数"), null=True, blank=True, validators=[MaxValueValidator(7)]
+    )
+    nights_per_week = models.PositiveSmallIntegerField(
+        _("每周住村夜数"), null=True, blank=True, validators=[MaxValueValidator(7)]
+    )
+    days_per_month = models.PositiveSmallIntegerField(
+        _("每月在村天数"), null=True, blank=True, validators=[MaxValueValidator(31)]
+    )
+    days_per_year = models.PositiveSmallIntegerField(
+        _("每年在村天数"), null=True, blank=True, validators=[MaxValueValidator(366)]
+    )
+    counted_kinds = ArrayField(
+        models.CharField(max_length=16, choices=AbsenceKind.choices),
+        verbose_name=_("视同在村的外出"),
+        blank=True,
+        default=list,
+        help_text=_("经批准或报备后视同在村的外出类型，如会议、培训、项目工作。"),
+    )
+    township_leave_days = models.PositiveSmallIntegerField(
+        _("乡镇可批假天数"),
+        default=3,
+        help_text=_("请假不超过此天数由乡镇审批，超过由县级审批。"),
+    )
+    note = models.CharField(_("依据"), max_length=200, blank=True)
+
+    objects = RegionRuleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("在岗规则")
+        verbose_name_plural = _("在岗规则")
+        ordering = ["prefix", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "effective_from"],
+                name="presence_rule_unique_date",
+                violation_error_message=_("该区划在同一生效日期已有在岗规则。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.name}（{self.effective_from:%Y-%m-%d}起）"
+
+
+class AttendanceStatus(models.TextChoices):
+    PRESENT = "present", _("在村")
+    ABSENT = "absent", _("缺勤")
+
+
+class AttendanceSource(models.TextChoices):
+    CHECKIN = "checkin", _("本人签到")
+    INSPECTION = "inspection", _("督查记录")
+
+
+class AttendanceQuerySet(ScopedQuerySet):
+    scope_path = "team__village__code"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Attendance(BaseModel):
+    """One row per cadre per day. A check-in marks the day present; an absence recorded by an
+    inspection overrides it (the check-in time and position stay as evidence)."""
+
+    cadre = models.ForeignKey(
+        Cadre, verbose_name=_("干部"), on_delete=models.PROTECT, related_name="attendance"
+    )
+    team = models.ForeignKey(
+        WorkTeam, verbose_name=_("工作队"), on_delete=models.PROTECT, related_name="attendance"
+    )
+    day = models.DateField(_("日期"))
+    status = models.CharField(_("状态"), max_length=16, choices=AttendanceStatus.choices)
+    source = models.CharField(_("来源"), max_length=16, choices=AttendanceSource.choices)
+    overnight = models.BooleanField(_("住村"), default=False)
+    checked_in_at = models.DateTimeField(_("签到时间"), null=True, blank=True)
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(
+        _("经度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("记录人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = AttendanceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("考勤")
+        verbose_name_plural = _("考勤")
+        ordering = ["-day", "cadre"]
+        indexes = [models.Index(fields=["team", "day"], name="attendance_team_day")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cadre", "day"],
+                name="attendance_one_per_day",
+                violation_error_message=_("该干部当天已有考勤记录。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                name="attendance_position_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cadre} {self.day:%Y-%m-%d} {self.get_status_display()}"
+
+
+class LeaveStatus(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准")
+    FILED = "filed", _("已报备")
+    REJECTED = "rejected", _("未批准")
+    CANCELLED = "cancelled", _("已撤回")
+
+
+class ApproverLevel(models.TextChoices):
+    TOWNSHIP = "township", _("乡镇")
+    COUNTY = "county", _("县级")
+
+
+class LeaveQuerySet(ScopedQuerySet):
+    scope_path = "team__village__code"
+
+    def effective(self) -> "LeaveQuerySet":
+        """Approved leave and filed official business: the absences that are excused."""
+        return self.filter(status__in=[LeaveStatus.APPROVED, LeaveStatus.FILED])
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class LeaveRequest(BaseModel):
+    """Leave (事假, 病假) is approved by the township or the county, by its length under the
+    county's rule; official business away from the village (meetings, training, project work)
+    is filed (报备) and counts as the presence rule says."""
+
+    cadre = models.ForeignKey(
+        Cadre, verbose_name=_("干部"), on_delete=models.PROTECT, related_name="leave_requests"
+    )
+    team = models.ForeignKey(
+        WorkTeam, verbose_name=_("工作队"), on_delete=models.PROTECT, related_name="leave_requests"
+    )
+    kind = models.CharField(_("类型"), max_length=16, choices=AbsenceKind.choices)
+    start = models.DateField(_("开始日期"))
+    end = models.DateField(_("结束日期"))
+    days = models.PositiveSmallIntegerField(_("天数"), editable=False)
+    reason = models.TextField(_("事由"))
+    destination = models.CharField(_("去向"), max_length=128, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=LeaveStatus.choices)
+    approver_level = models.CharField(
+        _("审批层级"), max_length=16, choices=ApproverLevel.choices, blank=True
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申请人账号"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审批人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_note = models.CharField(_("审批意见"), max_length=200, blank=True)
+
+    objects = LeaveQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("请假与公务外出")
+        verbose_name_plural = _("请假与公务外出")
+        ordering = ["-start", "-id"]
+        indexes = [models.Index(fields=["cadre", "start"], name="leave_cadre_start")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gte=models.F("start")),
+                name="leave_date_order",
+                violation_error_message=_("结束日期不能早于开始日期。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cadre} {self.get_kind_display()} {self.start:%m-%d}~{self.end:%m-%d}"
+
+    @property
+    def is_business(self) -> bool:
+        return self.kind in BUSINESS_KINDS
+
+
+class DiaryQuerySet(ScopedQuerySet):
+    scope_path = "team__village__code"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class DiaryEntry(BaseModel):
+    """驻村日志: one entry per cadre per day; saving the same day again edits it."""
+
+    cadre = models.ForeignKey(
+        Cadre, verbose_name=_("干部"), on_delete=models.PROTECT, related_name="diary"
+    )
+    team = models.ForeignKey(
+        WorkTeam, verbose_name=_("工作队"), on_delete=models.PROTECT, related_name="diary"
+    )
+    day = models.DateField(_("日期"))
+    work_done = models.TextField(_("工作内容"))
+    problems = models.TextField(_("存在问题"), blank=True)
+    next_plan = models.TextField(_("下周计划"), blank=True)
+
+    objects = DiaryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("驻村日志")
+        verbose_name_plural = _("驻村日志")
+        ordering = ["-day", "cadre"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cadre", "day"],
+                name="diary_one_per_day",
+                violation_error_message=_("当天已有日志。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cadre} {self.day:%Y-%m-%d}"

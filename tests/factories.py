@@ -127,3 +127,14 @@ def income(
         transfer=transfer,
         production_cost=production_cost,
     )
+
+
+def png_bytes(size: tuple[int, int] = (4, 3)) -> bytes:
+    """A small real PNG image."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -164,6 +164,8 @@ REST_FRAMEWORK = {
 ZHUCUN_TERM_WARNING_DAYS = 60
 # Admin lists count at most this many rows exactly (common.paginator).
 ZHUCUN_ADMIN_COUNT_CAP = 1000
+# Visit photos: the largest upload accepted (checked as an image by its content).
+ZHUCUN_PHOTO_MAX_BYTES = env.int("ZHUCUN_PHOTO_MAX_BYTES", default=5 * 2**20)
 # Selections larger than this run admin roster actions as a Celery job.
 ZHUCUN_INLINE_ACTION_LIMIT = 50
 
