@@ -42,7 +42,17 @@ _EDIT = ("view", "add", "change")
 
 _BUSINESS = {
     "villages": ("region", "village"),
-    "teams": ("dispatchingunit", "workteam", "teamunit", "cadre", "assignment"),
+    "teams": (
+        "dispatchingunit",
+        "workteam",
+        "teamunit",
+        "cadre",
+        "assignment",
+        "presencerule",
+        "attendance",
+        "leaverequest",
+        "diaryentry",
+    ),
     "households": (
         "household",
         "member",
@@ -52,6 +62,7 @@ _BUSINESS = {
         "monitoring",
         "measure",
         "pairing",
+        "visitlog",
     ),
 }
 
@@ -91,8 +102,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             },
             _EDIT,
         )
+        | _perms({"teams": ("leaverequest",)}, ("change",))
+        | _perms({"teams": ("attendance",)}, ("add",))
     ),
-    Role.INSPECTOR: frozenset(_perms(_BUSINESS, _VIEW)),
+    # Inspectors record what they find: an absence from the village marks that day absent.
+    Role.INSPECTOR: frozenset(
+        _perms(_BUSINESS, _VIEW) | _perms({"teams": ("attendance",)}, ("add",))
+    ),
     Role.SYSTEM_ADMIN: frozenset(_perms({"accounts": ("user",)}, _EDIT)),
     Role.SECURITY_ADMIN: frozenset(),
     Role.AUDIT_ADMIN: frozenset(),

@@ -743,3 +743,6 @@ class PairingAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from . import admin_visits  # noqa: E402, F401 - registers the visit admins

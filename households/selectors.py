@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from .models import (
     Household,
@@ -120,3 +121,81 @@ def missing_income(*, user: Any, village_id: int, cadre_id: int, today: dt.date)
         )
         .order_by("code")
     )
+
+
+def _count(qs, field: str = "pk", distinct: bool = False) -> Coalesce:
+    """A correlated COUNT subquery (0 when no row)."""
+    return Coalesce(
+        Subquery(
+            qs.order_by()
+            .annotate(_g=models.Value(1))
+            .values("_g")
+            .annotate(n=Count(field, distinct=distinct))
+            .values("n"),
+            output_field=models.IntegerField(),
+        ),
+        0,
+    )
+
+
+def visit_coverage(*, user: Any, today: dt.date, prefix: str = "") -> list[dict]:
+    """Per village with an active team: households to visit, those visited this month, and
+    遍访 — for each serving cadre, how many of them they visited this year (two queries)."""
+    from teams.models import Assignment, AssignmentStatus
+    from villages.models import Village
+
+    month, year = month_start(today), today.replace(month=1, day=1)
+    open_households = Household.objects.filter(village=OuterRef("pk"), status__is_closed=False)
+    villages = list(
+        Village.objects.visible_to(user)
+        .filter(code__startswith=prefix, teams__status="active")
+        .select_related("township")
+        .annotate(
+            targets=_count(open_households),
+            visited=_count(
+                VisitLog.objects.filter(
+                    household__village=OuterRef("pk"),
+                    household__status__is_closed=False,
+                    visited_on__gte=month,
+                ),
+                "household",
+                distinct=True,
+            ),
+        )
+        .order_by("code")
+    )
+    members = (
+        Assignment.objects.visible_to(user)
+        .filter(status=AssignmentStatus.ACTIVE, team__village__in=[v.pk for v in villages])
+        .select_related("cadre")
+        .annotate(
+            team_village_id=F("team__village_id"),
+            visited=_count(
+                VisitLog.objects.filter(
+                    cadre=OuterRef("cadre"),
+                    household__village=OuterRef("team__village"),
+                    household__status__is_closed=False,
+                    visited_on__gte=year,
+                ),
+                "household",
+                distinct=True,
+            ),
+        )
+        .order_by("-is_leader", "-is_first_secretary", "cadre__name")
+    )
+    by_village: dict[int, list] = {}
+    for m in members:
+        by_village.setdefault(m.team_village_id, []).append(m)
+    rows = []
+    for v in villages:
+        people = by_village.get(v.pk, [])
+        rows.append(
+            {
+                "village": v,
+                "targets": v.targets,
+                "visited": v.visited,
+                "members": [(m.cadre.name, m.role_label, m.visited) for m in people],
+                "complete": sum(1 for m in people if v.targets and m.visited >= v.targets),
+            }
+        )
+    return rows

@@ -695,3 +695,6 @@ class AssignmentAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
                 reason=d["reason"],
             ),
         )
+
+
+from . import admin_presence  # noqa: E402, F401 - registers the presence admins

@@ -619,6 +619,7 @@ class LeaveRequest(BaseModel):
         settings.AUTH_USER_MODEL,
         verbose_name=_("申请人账号"),
         null=True,
+        blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )

@@ -2,14 +2,17 @@
 has an out-of-scope twin."""
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
 from households import services as hs
+from teams import presence
 from teams.models import Assignment, Cadre, DispatchingUnit, WorkTeam
 from teams.services import cadre_link_user
 from villages.models import Level, Region, Village
@@ -55,6 +58,16 @@ class World:
     measure_b: object
     pairing_a: object
     pairing_b: object
+    rule_a: object = None
+    rule_b: object = None
+    attendance_a: object = None
+    attendance_b: object = None
+    leave_a: object = None
+    leave_b: object = None
+    diary_a: object = None
+    diary_b: object = None
+    visit_a: object = None
+    visit_b: object = None
 
 
 @pytest.fixture
@@ -102,7 +115,7 @@ def world(db) -> World:
         pairing = hs.pairing_assign(household=household, cadre=cadre, start=dt.date(2026, 1, 1))
         households[key] = (household, person, income, line, band, monitoring, measure, pairing)
     pairs = [x for pair in zip(households["a"], households["b"], strict=True) for x in pair]
-    return World(
+    w = World(
         province,
         city,
         county_a,
@@ -125,3 +138,38 @@ def world(db) -> World:
         member_a,
         *pairs,
     )
+    today = timezone.localdate()
+    for key, county, cadre, household in (
+        ("a", county_a, cadre_a, w.household_a),
+        ("b", county_b, cadre_b, w.household_b),
+    ):
+        rule = presence.presence_rule_set(
+            region=county,
+            effective_from=dt.date(2026, 1, 1),
+            name="五天四夜",
+            days_per_week=5,
+            nights_per_week=4,
+            counted_kinds=["meeting", "training"],
+            township_leave_days=3,
+        )
+        setattr(w, f"rule_{key}", rule)
+        setattr(w, f"attendance_{key}", presence.attendance_check_in(cadre=cadre, overnight=True))
+        leave = presence.leave_request_submit(
+            cadre=cadre,
+            kind="personal",
+            start=today + dt.timedelta(days=3),
+            end=today + dt.timedelta(days=4),
+            reason="家中有事",
+        )
+        setattr(w, f"leave_{key}", leave)
+        setattr(w, f"diary_{key}", presence.diary_save(cadre=cadre, day=today, work_done="走访"))
+        visit = hs.visit_record(
+            household=household,
+            cadre=cadre,
+            visited_on=today,
+            kind="phone",
+            seen="电话了解近况",
+            client_key=uuid.uuid4(),
+        )
+        setattr(w, f"visit_{key}", visit)
+    return w

@@ -25,8 +25,18 @@ def pairs(world):
         Monitoring,
         Pairing,
         ReportBand,
+        VisitLog,
     )
-    from teams.models import Assignment, Cadre, DispatchingUnit, WorkTeam
+    from teams.models import (
+        Assignment,
+        Attendance,
+        Cadre,
+        DiaryEntry,
+        DispatchingUnit,
+        LeaveRequest,
+        PresenceRule,
+        WorkTeam,
+    )
     from villages.models import Region, Village
 
     return {
@@ -45,6 +55,11 @@ def pairs(world):
         Cadre: (world.cadre_a, world.cadre_b),
         Assignment: (world.assignment_a, world.assignment_b),
         User: (world.township_official_a, world.official_b),
+        PresenceRule: (world.rule_a, world.rule_b),
+        Attendance: (world.attendance_a, world.attendance_b),
+        LeaveRequest: (world.leave_a, world.leave_b),
+        DiaryEntry: (world.diary_a, world.diary_b),
+        VisitLog: (world.visit_a, world.visit_b),
     }
 
 

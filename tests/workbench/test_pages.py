@@ -17,6 +17,9 @@ TODAY = dt.datetime(2026, 11, 18, 9, 30, tzinfo=dt.UTC)
 
 @pytest.fixture
 def member(world, client):
+    """Team member of village A, starting from a month with no visits, check-ins or leave."""
+    for model in (VisitLog, Attendance, LeaveRequest, DiaryEntry):
+        model.objects.all().delete()
     client.force_login(world.member_a)
     return client
 
@@ -155,7 +158,7 @@ def test_leave_and_diary_pages(world, member):
     first = member.post("/work/leave/new/", data)
     assert member.post("/work/leave/new/", data).url == first.url
     leave = LeaveRequest.objects.get()
-    assert (leave.days, leave.status, leave.approver_level) == (2, "pending", "county")
+    assert (leave.days, leave.status, leave.approver_level) == (2, "pending", "township")
     assert "待审批" in member.get(first.url).content.decode()
     member.post(first.url)
     leave.refresh_from_db()
