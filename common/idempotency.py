@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import SubmissionKey
@@ -32,9 +33,9 @@ def submit_once(*, user, key: uuid.UUID, kind: str, write: Callable[[], str]) ->
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {SubmissionKey._meta.db_table} (user_id, key, kind, answer, "  # noqa: S608
-                "created_at) VALUES (%s, %s, %s, '', now()) "
+                "created_at) VALUES (%s, %s, %s, '', %s) "
                 "ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
-                [user.pk, key, kind],
+                [user.pk, key, kind, timezone.now()],
             )
             row = cursor.fetchone()
         if row is None:
@@ -45,3 +46,13 @@ def submit_once(*, user, key: uuid.UUID, kind: str, write: Callable[[], str]) ->
         answer = write()
         SubmissionKey.objects.filter(pk=row[0]).update(answer=answer)
         return answer, False
+
+
+def submission_keys_purge(*, days: int = 30) -> int:
+    """Forget keys older than `days`: a phone does not resend a form after a month."""
+    from datetime import timedelta
+
+    deleted, _rows = SubmissionKey.objects.filter(
+        created_at__lt=timezone.now() - timedelta(days=days)
+    ).delete()
+    return deleted

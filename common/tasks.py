@@ -1,6 +1,6 @@
 """The Celery task base: every task runs inside an audit context with source "task"."""
 
-from celery import Task
+from celery import Task, shared_task
 
 
 class AuditedTask(Task):
@@ -15,3 +15,10 @@ class AuditedTask(Task):
             actor = get_user_model().objects.filter(pk=actor_id).first()
         with audit_context(source=Source.TASK, actor=actor, task=self.name):
             return super().__call__(*args, **kwargs)
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def submission_keys_purge_task() -> int:
+    from common.idempotency import submission_keys_purge
+
+    return submission_keys_purge()

@@ -22,4 +22,9 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.login_attempts_clean_task",
         "schedule": crontab(hour=2, minute=40),
     },
+    # Nightly at 02:50: forget form submission keys older than 30 days (exactly-once forms).
+    "submission-keys-purge": {
+        "task": "common.tasks.submission_keys_purge_task",
+        "schedule": crontab(hour=2, minute=50),
+    },
 }

@@ -10,6 +10,7 @@ county scale stays fast. The yearly figures follow from the triggers like any ot
 import datetime as dt
 import random
 import time
+import uuid
 from decimal import Decimal
 
 from django.db import connection
@@ -46,6 +47,9 @@ CAUSE_WEIGHTS = {
     Cause.MOTIVATION: 3,
     Cause.OTHER: 2,
 }
+
+
+DIARY_WORK = ("入户走访农户", "召开村两委会议", "协调产业项目", "整理帮扶台账")
 
 
 class HouseholdSeeder:
@@ -128,7 +132,124 @@ class HouseholdSeeder:
         self.step("incomes")
         self.monitoring_measures_pairings(households, plans, team_cadres_by_village)
         self.step("monitoring")
-        return {"households": len(households), "members": len(members), "incomes": incomes}
+        work = self.work(households, plans, counties)
+        self.step("work")
+        return {"households": len(households), "members": len(members), "incomes": incomes} | work
+
+    def work(self, households, villages, counties) -> dict[str, int]:
+        """Presence rules (五天四夜 in the first county, ≥20 days a month elsewhere), five
+        weeks of check-ins, some leave, diaries, and last month's visits (about 70 %)."""
+        from teams.models import (
+            Assignment,
+            AssignmentStatus,
+            Attendance,
+            DiaryEntry,
+            LeaveRequest,
+            PresenceRule,
+        )
+
+        from .models import VisitLog
+
+        rnd = self.rnd
+        for i, county in enumerate(counties):
+            weekly = i % 2 == 0
+            PresenceRule.objects.create(
+                region=county,
+                prefix=county.prefix,
+                effective_from=dt.date(self.today.year, 1, 1),
+                name="五天四夜" if weekly else "每月不少于20天",
+                days_per_week=5 if weekly else None,
+                nights_per_week=4 if weekly else None,
+                days_per_month=None if weekly else 20,
+                days_per_year=200,
+                counted_kinds=["meeting", "training", "project"],
+                township_leave_days=3 if weekly else 5,
+            )
+        serving = list(
+            Assignment.objects.filter(status=AssignmentStatus.ACTIVE).values_list(
+                "cadre_id", "team_id", "team__village_id"
+            )
+        )
+        by_village: dict[int, list[tuple[int, int]]] = {}
+        attendance, diaries, leaves = [], [], []
+        first = self.today - dt.timedelta(days=35)
+        for cadre_id, team_id, village_id in serving:
+            by_village.setdefault(village_id, []).append((cadre_id, team_id))
+            diligence = rnd.choice((0.95, 0.9, 0.85, 0.6))
+            day = first
+            while day < self.today:
+                if rnd.random() < (diligence if day.weekday() < 5 else 0.3):
+                    attendance.append(
+                        Attendance(
+                            cadre_id=cadre_id,
+                            team_id=team_id,
+                            day=day,
+                            status="present",
+                            source="checkin",
+                            overnight=rnd.random() < 0.8,
+                            checked_in_at=dt.datetime.combine(
+                                day, dt.time(8, rnd.randint(0, 59)), tzinfo=dt.UTC
+                            ),
+                        )
+                    )
+                    if rnd.random() < 0.3:
+                        diaries.append(
+                            DiaryEntry(
+                                cadre_id=cadre_id,
+                                team_id=team_id,
+                                day=day,
+                                work_done=rnd.choice(DIARY_WORK),
+                                next_plan="继续走访监测户",
+                            )
+                        )
+                day += dt.timedelta(days=1)
+            if rnd.random() < 0.1:
+                start = self.today + dt.timedelta(days=rnd.randint(2, 20))
+                length = rnd.randint(1, 6)
+                leaves.append(
+                    LeaveRequest(
+                        cadre_id=cadre_id,
+                        team_id=team_id,
+                        kind=rnd.choice(("personal", "sick", "training")),
+                        start=start,
+                        end=start + dt.timedelta(days=length - 1),
+                        days=length,
+                        reason="家中有事",
+                        status="pending",
+                        approver_level="township" if length <= 3 else "county",
+                    )
+                )
+        for leave in leaves:
+            if leave.kind == "training":
+                leave.status, leave.approver_level = "filed", ""
+        Attendance.objects.bulk_create(attendance, batch_size=self.batch_size)
+        DiaryEntry.objects.bulk_create(diaries, batch_size=self.batch_size)
+        LeaveRequest.objects.bulk_create(leaves, batch_size=self.batch_size)
+        last_month = (self.today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        visits = []
+        for household, village in zip(households, villages, strict=True):
+            team = by_village.get(village.pk)
+            if not team or rnd.random() > 0.7:
+                continue
+            cadre_id, team_id = rnd.choice(team)
+            visits.append(
+                VisitLog(
+                    household=household,
+                    cadre_id=cadre_id,
+                    team_id=team_id,
+                    visited_on=last_month + dt.timedelta(days=rnd.randint(0, 27)),
+                    kind="in_person" if rnd.random() < 0.85 else "phone",
+                    seen=rnd.choice(("家庭生活正常", "住房安全，饮水正常", "主要劳动力外出务工")),
+                    client_key=uuid.UUID(int=rnd.getrandbits(128)),
+                )
+            )
+        VisitLog.objects.bulk_create(visits, batch_size=self.batch_size)
+        return {
+            "attendance": len(attendance),
+            "visits": len(visits),
+            "diaries": len(diaries),
+            "leave": len(leaves),
+        }
 
     def household(self, village, n: int, colours: bool) -> Household:
         rnd = self.rnd

@@ -102,8 +102,12 @@ class AbsenceForm(forms.ModelForm):
         fields = ("cadre", "day", "note")
         labels = {"note": _("督查发现情况")}
 
-    def _post_clean(self):  # the service validates; the model's own clean needs team etc.
-        pass
+    def _post_clean(self):
+        # The service validates and fills the rest (team, status, source); the model's own
+        # full_clean would ask for those here.
+        from django.forms.models import construct_instance
+
+        self.instance = construct_instance(self, self.instance, self._meta.fields)
 
 
 class TeamVillageFilter(admin.SimpleListFilter):

@@ -569,6 +569,8 @@ class Attendance(BaseModel):
         ]
 
     def __str__(self) -> str:
+        if self.cadre_id is None or self.day is None:  # an add form not yet valid
+            return str(_("考勤"))
         return f"{self.cadre} {self.day:%Y-%m-%d} {self.get_status_display()}"
 
 

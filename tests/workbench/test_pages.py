@@ -202,3 +202,14 @@ def test_staff_without_assignment_told(world, client):
     page = client.get("/work/")
     assert page.status_code == 403
     assert "没有在岗任职" in page.content.decode()
+
+
+def test_old_submission_keys_are_forgotten(world, member):
+    from common.idempotency import submission_keys_purge
+    from common.models import SubmissionKey
+
+    member.post("/work/checkin/", {"key": str(uuid.uuid4())})
+    assert submission_keys_purge() == 0
+    with time_machine.travel(TODAY + dt.timedelta(days=31)):
+        assert submission_keys_purge() == 1
+    assert not SubmissionKey.objects.exists()
