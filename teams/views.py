@@ -3,6 +3,8 @@ compliance with the presence rule."""
 
 import datetime as dt
 
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,8 +32,6 @@ class WorkLoginView(auth_views.LoginView):
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
-    from django.contrib.auth import logout
-
     logout(request)
     return redirect("work:login")
 
@@ -56,8 +56,6 @@ def check_in(request: HttpRequest) -> HttpResponse:
         response = submit(request, form, "checkin", write, _("已签到。"))
         if response:
             return response
-    from django.contrib import messages
-
     messages.error(request, next(iter(form.errors.values()))[0] if form.errors else _("签到失败。"))
     return redirect("work:home")
 
@@ -120,8 +118,6 @@ def leave_detail(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             leave_request_cancel(leave=leave, cadre=request.work.cadre)
         except ApplicationError as exc:
-            from django.contrib import messages
-
             messages.error(request, user_message(exc))
         return redirect("work:leave", pk=leave.pk)
     cancellable = leave.status == LeaveStatus.PENDING or (

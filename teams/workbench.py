@@ -11,9 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from accounts.roles import TEAM_ROLES
 from common.errors import ApplicationError, user_message, validation_messages
@@ -60,7 +62,7 @@ def work_view(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
-            return redirect(f"/work/login/?next={request.path}")
+            return redirect_to_login(request.get_full_path(), reverse(LOGIN_URL))
         work = work_for(request.user)
         if work is None:
             return render(request, "work/no_assignment.html", status=403)
