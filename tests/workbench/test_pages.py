@@ -48,7 +48,11 @@ def visit_data(key=None, **extra):
 
 
 def test_login_page_and_redirect(client, world):
-    assert client.get("/work/").url == "/work/login/?next=%2Fwork%2F"
+    assert client.get("/work/").url == "/work/login/?next=/work/"
+    assert (
+        client.get("/work/households/?q=a b").url
+        == "/work/login/?next=/work/households/%3Fq%3Da%2520b"
+    )
     page = client.get("/work/login/")
     assert page.status_code == 200
     assert "驻村工作台登录" in page.content.decode()
