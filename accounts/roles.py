@@ -64,6 +64,7 @@ _BUSINESS = {
         "pairing",
         "visitlog",
     ),
+    "assessments": ("inspection", "finding"),
 }
 
 
@@ -84,6 +85,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _perms({"villages": ("village",)}, _EDIT)
         | _perms({"teams": _BUSINESS["teams"]}, _EDIT)
         | _perms({"households": _BUSINESS["households"]}, _EDIT)
+        | _perms({"assessments": _BUSINESS["assessments"]}, _EDIT)
         | _perms({"accounts": ("user",)}, _EDIT)
     ),
     Role.TOWNSHIP_ADMIN: frozenset(
@@ -104,10 +106,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         )
         | _perms({"teams": ("leaverequest",)}, ("change",))
         | _perms({"teams": ("attendance",)}, ("add",))
+        | _perms({"assessments": ("finding",)}, ("change",))
     ),
     # Inspectors record what they find: an absence from the village marks that day absent.
     Role.INSPECTOR: frozenset(
-        _perms(_BUSINESS, _VIEW) | _perms({"teams": ("attendance",)}, ("add",))
+        _perms(_BUSINESS, _VIEW)
+        | _perms({"teams": ("attendance",)}, ("add",))
+        | _perms({"assessments": ("inspection", "finding")}, _EDIT)
     ),
     Role.SYSTEM_ADMIN: frozenset(_perms({"accounts": ("user",)}, _EDIT)),
     Role.SECURITY_ADMIN: frozenset(),

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from assessments import views as assessments
 from households import views as households
 from teams import views as teams
 
@@ -25,4 +26,5 @@ urlpatterns = [
     path("diary/", teams.diary_list, name="diary"),
     path("diary/new/", teams.diary_new, name="diary_new"),
     path("presence/", teams.presence, name="presence"),
+    path("findings/<int:pk>/", assessments.finding_detail, name="finding"),
 ]

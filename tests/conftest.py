@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
+from assessments import services as assessments
 from households import services as hs
 from teams import presence
 from teams.models import Assignment, Cadre, DispatchingUnit, WorkTeam
@@ -68,6 +69,10 @@ class World:
     diary_b: object = None
     visit_a: object = None
     visit_b: object = None
+    inspection_a: object = None
+    inspection_b: object = None
+    finding_a: object = None
+    finding_b: object = None
 
 
 @pytest.fixture
@@ -172,4 +177,25 @@ def world(db) -> World:
             client_key=uuid.uuid4(),
         )
         setattr(w, f"visit_{key}", visit)
+        village = w.village_a if key == "a" else w.village_b
+        inspection = assessments.inspection_create(
+            region=county,
+            kind="unannounced",
+            on=today,
+            title="驻村工作暗访",
+            inspectors="督查组",
+            villages=[village],
+        )
+        setattr(w, f"inspection_{key}", inspection)
+        finding = assessments.finding_create(
+            inspection=inspection,
+            village=village,
+            subject="team",
+            team=w.team_a if key == "a" else w.team_b,
+            category="records",
+            severity="general",
+            description="走访台账记录不全",
+            deadline=today + dt.timedelta(days=15),
+        )
+        setattr(w, f"finding_{key}", finding)
     return w

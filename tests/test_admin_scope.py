@@ -16,6 +16,7 @@ from common.admin import ScopedAdminMixin, SystemAdminMixin
 def pairs(world):
     """(in scope, out of scope) for every scoped model in the admin."""
     from accounts.models import User
+    from assessments.models import Finding, Inspection
     from households.models import (
         Household,
         IncomeLine,
@@ -60,6 +61,8 @@ def pairs(world):
         LeaveRequest: (world.leave_a, world.leave_b),
         DiaryEntry: (world.diary_a, world.diary_b),
         VisitLog: (world.visit_a, world.visit_b),
+        Inspection: (world.inspection_a, world.inspection_b),
+        Finding: (world.finding_a, world.finding_b),
     }
 
 

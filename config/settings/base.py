@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "accounts",
     "teams",
     "households",
+    "assessments",
 ]
 
 MIDDLEWARE = [

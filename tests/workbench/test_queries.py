@@ -24,8 +24,8 @@ ASSETS = [Path(settings.BASE_DIR, "static/work", name) for name in ("work.css", 
 # through visible_to() also load the user's region (1). Then each page's own reads:
 BASE, REGION = 6, 1
 PAGES = {
-    # attendance today, coverage aggregate, due list, missing incomes
-    "/work/": BASE + REGION + 4,
+    # attendance today, coverage aggregate, due list, missing incomes, open findings
+    "/work/": BASE + REGION + 5,
     # one list query with the flags
     "/work/households/": BASE + REGION + 1,
     "/work/households/?q=户主": BASE + REGION + 1,
@@ -48,6 +48,8 @@ PAGES = {
     "/work/diary/new/": BASE,
     # two compliance runs of three queries each (rules, attendance, leave)
     "/work/presence/": BASE + 6,
+    # the finding with its inspection and subject
+    "/work/findings/{finding}/": BASE + REGION + 1,
 }
 
 
@@ -75,6 +77,7 @@ def grow(world, n: int) -> dict:
         "household": world.household_a.pk,
         "visit": world.visit_a.pk,
         "leave": world.leave_a.pk,
+        "finding": world.finding_a.pk,
     }
 
 

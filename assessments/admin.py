@@ -1,0 +1,389 @@
+"""Admin of inspections and the problem / rectification ledger (问题台账 / 整改台账)."""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+
+from common.admin import FormActionMixin, ScopedAdminMixin, badge
+from common.xlsx import workbook_response
+from teams.admin_presence import TeamVillageFilter
+
+from . import services
+from .models import OPEN_STATUSES, Finding, FindingEvent, Inspection, Severity
+
+
+class InspectionForm(forms.ModelForm):
+    class Meta:
+        model = Inspection
+        fields = ("region", "kind", "on", "title", "inspectors", "villages", "note")
+
+
+@admin.register(Inspection)
+class InspectionAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = InspectionForm
+    list_display = ("on", "title", "kind", "region", "inspectors")
+    list_select_related = ("region",)
+    list_filter = ("kind", "on")
+    search_fields = ("title", "inspectors")
+    date_hierarchy = "on"
+    ordering = ("-on", "-id")
+    autocomplete_fields = ("region", "villages")
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obj.pk = services.inspection_create(
+            region=data["region"],
+            kind=data["kind"],
+            on=data["on"],
+            title=data["title"],
+            inspectors=data["inspectors"],
+            villages=data["villages"],
+            note=data["note"],
+            actor=request.user,
+        ).pk
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the service set the villages
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("是否超期")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("已超期")), ("no", _("未超期"))]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        overdue = {"status__in": OPEN_STATUSES, "deadline__lt": today}
+        if self.value() == "yes":
+            return queryset.filter(**overdue)
+        if self.value() == "no":
+            return queryset.exclude(**overdue)
+        return queryset
+
+
+class FindingTownshipFilter(TeamVillageFilter):
+    path = "village__township"
+
+
+class EventInline(admin.TabularInline):
+    model = FindingEvent
+    extra = 0
+    fields = ("created_at", "old", "new", "actor", "note")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+class FindingForm(forms.ModelForm):
+    class Meta:
+        model = Finding
+        fields = (
+            "inspection",
+            "village",
+            "subject",
+            "team",
+            "cadre",
+            "unit",
+            "household",
+            "category",
+            "severity",
+            "description",
+            "absence_day",
+            "deadline",
+        )
+
+    def _post_clean(self):
+        # finding_create validates (and fills the team from the cadre); nothing half-built
+        # is checked here.
+        from django.forms.models import construct_instance
+
+        self.instance = construct_instance(self, self.instance, self._meta.fields)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("说明"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class MeasuresForm(forms.Form):
+    measures = forms.CharField(label=_("整改措施"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class EvidenceForm(forms.Form):
+    evidence = forms.CharField(label=_("整改情况及佐证"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class VerifyForm(forms.Form):
+    note = forms.CharField(label=_("验证意见"), required=False)
+
+
+class ReopenForm(NoteForm):
+    deadline = forms.DateField(
+        label=_("新的整改时限"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+LEDGER_HEADERS = (
+    _("检查日期"),
+    _("检查名称"),
+    _("方式"),
+    _("乡镇"),
+    _("村"),
+    _("问题对象"),
+    _("问题类别"),
+    _("严重程度"),
+    _("问题描述"),
+    _("整改时限"),
+    _("状态"),
+    _("是否超期"),
+    _("整改措施"),
+    _("整改情况及佐证"),
+    _("整改完成日期"),
+    _("验证日期"),
+    _("销号日期"),
+    _("回头看次数"),
+)
+
+LEDGER_LIMIT = 5000
+
+
+@admin.register(Finding)
+class FindingAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
+    form = FindingForm
+    list_display = (
+        "deadline",
+        "village",
+        "subject_display",
+        "short_description",
+        "category",
+        "severity_badge",
+        "status",
+        "overdue_badge",
+    )
+    list_select_related = (
+        "village",
+        "village__township",
+        "team",
+        "cadre",
+        "unit",
+        "household",
+        "inspection",
+    )
+    list_filter = (
+        "status",
+        OverdueFilter,
+        "severity",
+        "category",
+        "inspection__kind",
+        "deadline",
+        FindingTownshipFilter,
+    )
+    search_fields = ("description", "^village__name", "^cadre__name", "^team__name")
+    ordering = ("deadline", "id")
+    autocomplete_fields = ("inspection", "village", "team", "cadre", "unit", "household")
+    inlines = (EventInline,)
+    actions = (
+        "start",
+        "rectify",
+        "verify_pass",
+        "verify_fail",
+        "close",
+        "reopen",
+        "download_ledger",
+    )
+    list_per_page = 50
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return FindingForm.Meta.fields
+        return (
+            *FindingForm.Meta.fields,
+            "status",
+            "measures",
+            "evidence",
+            "rectified_by",
+            "rectified_on",
+            "verified_by",
+            "verified_on",
+            "closed_on",
+            "reopened",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj) if obj else ()
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("问题对象"))
+    def subject_display(self, obj):
+        return obj.subject_label
+
+    @admin.display(description=_("问题描述"))
+    def short_description(self, obj):
+        return obj.description[:40]
+
+    @admin.display(description=_("严重程度"), ordering="severity")
+    def severity_badge(self, obj):
+        serious = obj.severity in (Severity.SERIOUS, Severity.MAJOR)
+        return badge(obj.get_severity_display(), "bad" if serious else "warn")
+
+    @admin.display(description=_("超期"))
+    def overdue_badge(self, obj):
+        return badge(_g("已超期"), "bad") if obj.is_overdue else ""
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obj.pk = services.finding_create(
+            inspection=data["inspection"],
+            village=data["village"],
+            subject=data["subject"],
+            team=data.get("team"),
+            cadre=data.get("cadre"),
+            unit=data.get("unit"),
+            household=data.get("household"),
+            category=data["category"],
+            severity=data["severity"],
+            description=data["description"],
+            absence_day=data.get("absence_day"),
+            deadline=data["deadline"],
+            actor=request.user,
+        ).pk
+
+    def _step(self, request, queryset, form_class, title, apply):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        form = form_class(request.POST if "apply" in request.POST else None)
+        return self.run_form_action(
+            request, queryset, form, title=title, apply=apply, all_or_nothing=False
+        )
+
+    @admin.action(description=_("开始整改（填写整改措施）"))
+    def start(self, request, queryset):
+        return self._step(
+            request,
+            queryset,
+            MeasuresForm,
+            _g("开始整改"),
+            lambda f, d: services.finding_start(
+                finding=f, actor=request.user, measures=d["measures"]
+            ),
+        )
+
+    @admin.action(description=_("报整改完成（填写佐证）"))
+    def rectify(self, request, queryset):
+        return self._step(
+            request,
+            queryset,
+            EvidenceForm,
+            _g("报整改完成"),
+            lambda f, d: services.finding_rectify(
+                finding=f, actor=request.user, evidence=d["evidence"]
+            ),
+        )
+
+    @admin.action(description=_("验证通过"))
+    def verify_pass(self, request, queryset):
+        return self._step(
+            request,
+            queryset,
+            VerifyForm,
+            _g("验证通过"),
+            lambda f, d: services.finding_verify(
+                finding=f, actor=request.user, passed=True, note=d["note"]
+            ),
+        )
+
+    @admin.action(description=_("验证不通过（退回整改）"))
+    def verify_fail(self, request, queryset):
+        return self._step(
+            request,
+            queryset,
+            NoteForm,
+            _g("验证不通过"),
+            lambda f, d: services.finding_verify(
+                finding=f, actor=request.user, passed=False, note=d["note"]
+            ),
+        )
+
+    @admin.action(description=_("销号"))
+    def close(self, request, queryset):
+        return self._step(
+            request,
+            queryset,
+            VerifyForm,
+            _g("销号"),
+            lambda f, d: services.finding_close(finding=f, actor=request.user, note=d["note"]),
+        )
+
+    @admin.action(description=_("回头看：重新整改"))
+    def reopen(self, request, queryset):
+        return self._step(
+            request,
+            queryset,
+            ReopenForm,
+            _g("回头看重新整改"),
+            lambda f, d: services.finding_reopen(
+                finding=f, actor=request.user, note=d["note"], deadline=d["deadline"]
+            ),
+        )
+
+    @admin.action(description=_("下载问题台账（Excel）"))
+    def download_ledger(self, request, queryset):
+        """The selected findings (select all for the filtered list) as a formatted ledger."""
+        rows = []
+        for f in queryset.select_related(
+            "inspection", "village", "village__township", "team", "cadre", "unit", "household"
+        )[:LEDGER_LIMIT]:
+            rows.append(
+                (
+                    f.inspection.on,
+                    f.inspection.title,
+                    f.inspection.get_kind_display(),
+                    f.village.township.name,
+                    f.village.name,
+                    f.subject_label,
+                    f.get_category_display(),
+                    f.get_severity_display(),
+                    f.description,
+                    f.deadline,
+                    f.get_status_display(),
+                    _g("是") if f.is_overdue else _g("否"),
+                    f.measures,
+                    f.evidence,
+                    f.rectified_on,
+                    f.verified_on,
+                    f.closed_on,
+                    f.reopened,
+                )
+            )
+        today = timezone.localdate()
+        return workbook_response(
+            f"问题整改台账_{today:%Y%m%d}.xlsx",
+            [
+                (
+                    _g("问题整改台账"),
+                    [str(h) for h in LEDGER_HEADERS],
+                    rows,
+                    _g("问题整改台账（%s 导出）") % today.isoformat(),
+                )
+            ],
+        )

@@ -1,0 +1,282 @@
+"""Inspections and what they found: the problem and rectification ledger (问题台账 / 整改台账).
+
+A finding moves 待整改 → 整改中 → 已整改 (with evidence) → 已验证 (by someone other than the
+rectifier; a failed check sends it back to 整改中) → 已关闭; a 回头看 re-check reopens a closed
+one. Every move is a FindingEvent with actor and note. Overdue is derived, never stored.
+"""
+
+import datetime as dt
+
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from common.models import BaseModel, ScopedQuerySet
+from households.models import Household
+from teams.models import Cadre, DispatchingUnit, WorkTeam
+from villages.models import Region, Village
+
+
+class InspectionKind(models.TextChoices):
+    OPEN = "open", _("明查")
+    UNANNOUNCED = "unannounced", _("暗访")
+    CROSS = "cross", _("交叉检查")
+
+
+class InspectionQuerySet(ScopedQuerySet):
+    """Visible in the inspecting region and in the regions of the villages it covered."""
+
+    scope_path = "region__code"
+
+    def scope_q(self, prefix: str) -> Q:
+        return Q(region__code__startswith=prefix) | Exists(
+            Inspection.villages.through.objects.filter(
+                inspection=OuterRef("pk"), village__code__startswith=prefix
+            )
+        )
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Inspection(BaseModel):
+    region = models.ForeignKey(
+        Region, verbose_name=_("组织区划"), on_delete=models.PROTECT, related_name="inspections"
+    )
+    kind = models.CharField(_("方式"), max_length=16, choices=InspectionKind.choices)
+    on = models.DateField(_("检查日期"))
+    title = models.CharField(_("名称"), max_length=128)
+    inspectors = models.CharField(_("检查人员"), max_length=200)
+    villages = models.ManyToManyField(
+        Village, verbose_name=_("检查村"), related_name="inspections", blank=True
+    )
+    note = models.TextField(_("说明"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = InspectionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("督查检查")
+        verbose_name_plural = _("督查检查")
+        ordering = ["-on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.on:%Y-%m-%d} {self.title}"
+
+
+class Severity(models.TextChoices):
+    MINOR = "minor", _("轻微")
+    GENERAL = "general", _("一般")
+    SERIOUS = "serious", _("严重")
+    MAJOR = "major", _("重大")
+
+
+SERIOUS_SEVERITIES = (Severity.SERIOUS, Severity.MAJOR)
+
+
+class Category(models.TextChoices):
+    ABSENT = "absent", _("脱岗（检查时不在村）")
+    COMMUTING = "commuting", _("走读不住村")
+    VISITS = "visits", _("走访不到位")
+    INCOME = "income", _("收入登记不实")
+    RECORDS = "records", _("台账资料不全")
+    POLICY = "policy", _("政策落实不到位")
+    DISCIPLINE = "discipline", _("作风纪律")
+    OTHER = "other", _("其他")
+
+
+# Findings of these categories about a cadre on a day mark that day absent in presence.
+ABSENCE_CATEGORIES = (Category.ABSENT, Category.COMMUTING)
+
+
+class Subject(models.TextChoices):
+    TEAM = "team", _("工作队")
+    CADRE = "cadre", _("干部")
+    UNIT = "unit", _("派出单位")
+    VILLAGE = "village", _("村")
+    HOUSEHOLD = "household", _("农户")
+
+
+class FindingStatus(models.TextChoices):
+    PENDING = "pending", _("待整改")
+    RECTIFYING = "rectifying", _("整改中")
+    RECTIFIED = "rectified", _("已整改")
+    VERIFIED = "verified", _("已验证")
+    CLOSED = "closed", _("已关闭")
+
+
+OPEN_STATUSES = (FindingStatus.PENDING, FindingStatus.RECTIFYING)
+
+
+class FindingQuerySet(ScopedQuerySet):
+    scope_path = "village__code"
+
+    def with_overdue(self, today: dt.date | None = None) -> "FindingQuerySet":
+        today = today or timezone.localdate()
+        return self.annotate(
+            overdue=models.ExpressionWrapper(
+                Q(status__in=OPEN_STATUSES, deadline__lt=today),
+                output_field=models.BooleanField(),
+            )
+        )
+
+    def open(self) -> "FindingQuerySet":
+        return self.exclude(status__in=[FindingStatus.VERIFIED, FindingStatus.CLOSED])
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    model_name="FindingAudit",  # FindingEvent is the ledger's own step model
+)
+class Finding(BaseModel):
+    """One problem found: what, how serious, about whom, by when it must be fixed."""
+
+    inspection = models.ForeignKey(
+        Inspection, verbose_name=_("检查"), on_delete=models.PROTECT, related_name="findings"
+    )
+    village = models.ForeignKey(
+        Village, verbose_name=_("村"), on_delete=models.PROTECT, related_name="findings"
+    )
+    subject = models.CharField(_("问题对象"), max_length=16, choices=Subject.choices)
+    team = models.ForeignKey(
+        WorkTeam,
+        verbose_name=_("工作队"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="findings",
+    )
+    cadre = models.ForeignKey(
+        Cadre,
+        verbose_name=_("干部"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="findings",
+    )
+    unit = models.ForeignKey(
+        DispatchingUnit,
+        verbose_name=_("派出单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="findings",
+    )
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("农户"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="findings",
+    )
+    category = models.CharField(_("问题类别"), max_length=16, choices=Category.choices)
+    severity = models.CharField(_("严重程度"), max_length=16, choices=Severity.choices)
+    description = models.TextField(_("问题描述"))
+    absence_day = models.DateField(_("缺勤日期"), null=True, blank=True)
+    deadline = models.DateField(_("整改时限"))
+    status = models.CharField(
+        _("状态"), max_length=16, choices=FindingStatus.choices, default=FindingStatus.PENDING
+    )
+    measures = models.TextField(_("整改措施"), blank=True)
+    evidence = models.TextField(_("整改情况及佐证"), blank=True)
+    rectified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("整改人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    rectified_on = models.DateField(_("整改完成日期"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("验证人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    verified_on = models.DateField(_("验证日期"), null=True, blank=True)
+    closed_on = models.DateField(_("销号日期"), null=True, blank=True)
+    reopened = models.PositiveSmallIntegerField(_("回头看重新整改次数"), default=0)
+
+    objects = FindingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("问题")
+        verbose_name_plural = _("问题台账")
+        ordering = ["deadline", "id"]
+        indexes = [
+            models.Index(fields=["status", "deadline"], name="finding_status_deadline"),
+            models.Index(fields=["team", "status"], name="finding_team_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(subject="team") & Q(team__isnull=False))
+                | (Q(subject="cadre") & Q(cadre__isnull=False))
+                | (Q(subject="unit") & Q(unit__isnull=False))
+                | (Q(subject="household") & Q(household__isnull=False))
+                | Q(subject="village"),
+                name="finding_subject_named",
+                violation_error_message=_("请指明问题对象。"),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["rectified", "verified", "closed"]) | ~Q(evidence=""),
+                name="finding_rectified_has_evidence",
+                violation_error_message=_("已整改须有整改情况及佐证。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} · {self.village}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status in OPEN_STATUSES and self.deadline < timezone.localdate()
+
+    @property
+    def subject_label(self) -> str:
+        target = {
+            Subject.TEAM: self.team,
+            Subject.CADRE: self.cadre,
+            Subject.UNIT: self.unit,
+            Subject.HOUSEHOLD: self.household,
+            Subject.VILLAGE: self.village,
+        }[self.subject]
+        return f"{self.get_subject_display()}：{target}"
+
+
+class FindingEvent(models.Model):
+    """A step of a finding: who moved it from what to what, and why."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="steps")
+    old = models.CharField(_("原状态"), max_length=16, choices=FindingStatus.choices, blank=True)
+    new = models.CharField(_("新状态"), max_length=16, choices=FindingStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("办理人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(_("说明"), blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("问题办理记录")
+        verbose_name_plural = _("问题办理记录")
+        ordering = ["finding", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.finding_id}: {self.old} → {self.new}"

@@ -1,0 +1,244 @@
+"""Every write of inspections and findings; each status change checks its from-state, does
+nothing when nothing changes, and writes a FindingEvent (actor, old, new, note)."""
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from common.errors import ApplicationError
+from households.models import Household
+from teams.models import Assignment, Cadre, DispatchingUnit, WorkTeam
+from teams.presence import attendance_record_absence
+from villages.models import Region, Village
+
+from .models import (
+    ABSENCE_CATEGORIES,
+    Finding,
+    FindingEvent,
+    FindingStatus,
+    Inspection,
+    InspectionKind,
+    Subject,
+)
+
+
+@transaction.atomic
+def inspection_create(
+    *,
+    region: Region,
+    kind: str,
+    on: dt.date,
+    title: str,
+    inspectors: str,
+    villages: Iterable[Village] = (),
+    note: str = "",
+    actor: User | None = None,
+) -> Inspection:
+    if kind not in InspectionKind.values:
+        raise ValidationError({"kind": _("请选择检查方式。")})
+    if on > timezone.localdate():
+        raise ValidationError({"on": _("检查日期不能晚于今天。")})
+    villages = list(villages)
+    outside = [v.name for v in villages if not v.code.startswith(region.prefix)]
+    if outside:
+        raise ValidationError({"villages": _("这些村不在组织区划内：%s") % "、".join(outside)})
+    inspection = Inspection(
+        region=region,
+        kind=kind,
+        on=on,
+        title=(title or "").strip(),
+        inspectors=(inspectors or "").strip(),
+        note=(note or "").strip(),
+        created_by=actor,
+    )
+    inspection.full_clean()
+    inspection.save()
+    inspection.villages.set(villages)
+    return inspection
+
+
+def _event(finding: Finding, old: str, actor: User | None, note: str = "") -> None:
+    FindingEvent.objects.create(
+        finding=finding, old=old, new=finding.status, actor=actor, note=(note or "").strip()
+    )
+
+
+@transaction.atomic
+def finding_create(
+    *,
+    inspection: Inspection,
+    village: Village,
+    subject: str,
+    category: str,
+    severity: str,
+    description: str,
+    deadline: dt.date,
+    team: WorkTeam | None = None,
+    cadre: Cadre | None = None,
+    unit: DispatchingUnit | None = None,
+    household: Household | None = None,
+    absence_day: dt.date | None = None,
+    actor: User | None = None,
+) -> Finding:
+    """Register a problem. An absence (脱岗, 走读) of a cadre on a day marks that day absent
+    in the cadre's presence, whatever the check-in said."""
+    if not village.code.startswith(inspection.region.prefix):
+        raise ValidationError({"village": _("该村不在本次检查的组织区划内。")})
+    if team is not None and team.village_id != village.pk:
+        raise ValidationError({"team": _("所选工作队不驻该村。")})
+    if household is not None and household.village_id != village.pk:
+        raise ValidationError({"household": _("所选农户不属于该村。")})
+    if cadre is not None and team is None:
+        served = (
+            Assignment.objects.filter(cadre=cadre, team__village=village)
+            .select_related("team")
+            .order_by("-start")
+            .first()
+        )
+        if served is None:
+            raise ValidationError({"cadre": _("该干部未在该村驻村。")})
+        team = served.team
+    if subject == Subject.CADRE and cadre is None:
+        raise ValidationError({"cadre": _("请选择干部。")})
+    if deadline < inspection.on:
+        raise ValidationError({"deadline": _("整改时限不能早于检查日期。")})
+    absence = category in ABSENCE_CATEGORIES
+    if absence and (cadre is None or absence_day is None):
+        raise ValidationError({"absence_day": _("脱岗、走读问题须指明干部和缺勤日期。")})
+    finding = Finding(
+        inspection=inspection,
+        village=village,
+        subject=subject,
+        team=team,
+        cadre=cadre,
+        unit=unit,
+        household=household,
+        category=category,
+        severity=severity,
+        description=(description or "").strip(),
+        deadline=deadline,
+        absence_day=absence_day if absence else None,
+    )
+    finding.full_clean()
+    finding.save()
+    _event(finding, "", actor, _("登记问题"))
+    if absence:
+        attendance_record_absence(
+            cadre=cadre,
+            day=absence_day,
+            actor=actor,
+            note=f"{inspection.title}：{finding.description}",
+        )
+    return finding
+
+
+def _locked(finding: Finding) -> Finding:
+    return Finding.objects.select_for_update().get(pk=finding.pk)
+
+
+@transaction.atomic
+def finding_start(*, finding: Finding, actor: User, measures: str) -> Finding:
+    """待整改 → 整改中, with the rectification measures."""
+    finding = _locked(finding)
+    if finding.status == FindingStatus.RECTIFYING:
+        return finding
+    if finding.status != FindingStatus.PENDING:
+        raise ApplicationError(_("只有待整改的问题才能开始整改。"))
+    if not (measures or "").strip():
+        raise ValidationError({"measures": _("请填写整改措施。")})
+    finding.status, finding.measures = FindingStatus.RECTIFYING, measures.strip()
+    finding.save(update_fields=["status", "measures", "updated_at"])
+    _event(finding, FindingStatus.PENDING, actor, measures)
+    return finding
+
+
+@transaction.atomic
+def finding_rectify(
+    *, finding: Finding, actor: User, evidence: str, on: dt.date | None = None
+) -> Finding:
+    """→ 已整改: what was done, with its evidence (required)."""
+    finding = _locked(finding)
+    if finding.status == FindingStatus.RECTIFIED:
+        return finding
+    if finding.status not in (FindingStatus.PENDING, FindingStatus.RECTIFYING):
+        raise ApplicationError(_("该问题已%s，不能再报整改。") % finding.get_status_display())
+    if not (evidence or "").strip():
+        raise ValidationError({"evidence": _("请填写整改情况及佐证。")})
+    old = finding.status
+    finding.status = FindingStatus.RECTIFIED
+    finding.evidence = evidence.strip()
+    finding.rectified_by = actor
+    finding.rectified_on = on or timezone.localdate()
+    finding.save(update_fields=["status", "evidence", "rectified_by", "rectified_on", "updated_at"])
+    _event(finding, old, actor, evidence)
+    return finding
+
+
+@transaction.atomic
+def finding_verify(*, finding: Finding, actor: User, passed: bool, note: str) -> Finding:
+    """Check a rectification: passed → 已验证; failed → back to 整改中. The rectifier never
+    verifies their own rectification."""
+    finding = _locked(finding)
+    if finding.status == FindingStatus.VERIFIED and passed:
+        return finding
+    if finding.status != FindingStatus.RECTIFIED:
+        raise ApplicationError(_("只有已整改的问题才能验证。"))
+    if finding.rectified_by_id == actor.pk:
+        raise ApplicationError(_("整改人不能验证自己的整改。"))
+    if not passed and not (note or "").strip():
+        raise ValidationError({"note": _("验证不通过时请说明原因。")})
+    finding.status = FindingStatus.VERIFIED if passed else FindingStatus.RECTIFYING
+    finding.verified_by = actor if passed else None
+    finding.verified_on = timezone.localdate() if passed else None
+    finding.save(update_fields=["status", "verified_by", "verified_on", "updated_at"])
+    _event(finding, FindingStatus.RECTIFIED, actor, note or _("验证通过"))
+    return finding
+
+
+@transaction.atomic
+def finding_close(*, finding: Finding, actor: User, note: str = "") -> Finding:
+    """已验证 → 已关闭 (销号)."""
+    finding = _locked(finding)
+    if finding.status == FindingStatus.CLOSED:
+        return finding
+    if finding.status != FindingStatus.VERIFIED:
+        raise ApplicationError(_("只有已验证的问题才能销号。"))
+    finding.status, finding.closed_on = FindingStatus.CLOSED, timezone.localdate()
+    finding.save(update_fields=["status", "closed_on", "updated_at"])
+    _event(finding, FindingStatus.VERIFIED, actor, note or _("销号"))
+    return finding
+
+
+@transaction.atomic
+def finding_reopen(*, finding: Finding, actor: User, note: str, deadline: dt.date) -> Finding:
+    """回头看: a re-check found the problem back; it returns to 整改中 with a new deadline."""
+    finding = _locked(finding)
+    if finding.status not in (FindingStatus.VERIFIED, FindingStatus.CLOSED):
+        raise ApplicationError(_("只有已验证或已销号的问题才能回头看重新整改。"))
+    if not (note or "").strip():
+        raise ValidationError({"note": _("请填写回头看发现的情况。")})
+    if deadline <= timezone.localdate():
+        raise ValidationError({"deadline": _("新的整改时限应晚于今天。")})
+    old = finding.status
+    finding.status = FindingStatus.RECTIFYING
+    finding.deadline = deadline
+    finding.reopened += 1
+    finding.closed_on = finding.verified_on = finding.verified_by = None
+    finding.save(
+        update_fields=[
+            "status",
+            "deadline",
+            "reopened",
+            "closed_on",
+            "verified_on",
+            "verified_by",
+            "updated_at",
+        ]
+    )
+    _event(finding, old, actor, _("回头看：%s") % note.strip())
+    return finding
