@@ -64,7 +64,13 @@ _BUSINESS = {
         "pairing",
         "visitlog",
     ),
-    "assessments": ("inspection", "finding"),
+    "assessments": (
+        "inspection",
+        "finding",
+        "indicatorscheme",
+        "monthlyranking",
+        "rankingrun",
+    ),
 }
 
 

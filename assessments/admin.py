@@ -2,17 +2,31 @@
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import FormActionMixin, ScopedAdminMixin, badge
+from common.admin import FormActionMixin, ScopedAdminMixin, badge, scoped
+from common.errors import ApplicationError, user_message
 from common.xlsx import workbook_response
 from teams.admin_presence import TeamVillageFilter
+from villages.models import Level, Region
 
 from . import services
-from .models import OPEN_STATUSES, Finding, FindingEvent, Inspection, Severity
+from .models import (
+    OPEN_STATUSES,
+    Finding,
+    FindingEvent,
+    IndicatorScheme,
+    Inspection,
+    MonthlyRanking,
+    RankingRun,
+    Severity,
+)
 
 
 class InspectionForm(forms.ModelForm):
@@ -387,3 +401,127 @@ class FindingAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
                 )
             ],
         )
+
+
+# --- monthly ranking ------------------------------------------------------------------------
+
+
+@admin.register(IndicatorScheme)
+class IndicatorSchemeAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "region",
+        "name",
+        "effective_from",
+        "presence_weight",
+        "visit_weight",
+        "bianfang_weight",
+        "income_weight",
+        "open_penalty",
+        "overdue_penalty",
+        "serious_penalty",
+    )
+    list_select_related = ("region",)
+    ordering = ("prefix", "-effective_from")
+    autocomplete_fields = ("region",)
+    fields = ("region", "effective_from", *list_display[3:], "name")
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        prefix = "" if request.user.is_superuser else request.user.scope_prefix
+        return allowed and (
+            obj is None or (prefix is not None and obj.region.code.startswith(prefix))
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("region", "effective_from") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        obj.pk = services.scheme_set(
+            region=data.get("region") or obj.region,
+            effective_from=data.get("effective_from") or obj.effective_from,
+            **{k: data[k] for k in self.fields[2:]},
+        ).pk
+
+
+class RankingRequestForm(forms.Form):
+    county = forms.ModelChoiceField(label=_("县"), queryset=Region.objects.none())
+    period = forms.DateField(
+        label=_("月份（任一天）"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["county"].queryset = scoped(Region, user).filter(level=Level.COUNTY)
+
+
+@admin.register(MonthlyRanking)
+class MonthlyRankingAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "period",
+        "county",
+        "rank_display",
+        "team",
+        "score",
+        "presence_rate",
+        "visit_rate",
+        "bianfang_rate",
+        "income_rate",
+        "open_findings",
+        "overdue_findings",
+        "serious_findings",
+    )
+    list_select_related = ("county", "team")
+    list_filter = ("period",)
+    search_fields = ("^team__name",)
+    ordering = ("-period", "county__code", "rank")
+    list_per_page = 100
+
+    @admin.display(description=_("排名"), ordering="rank")
+    def rank_display(self, obj):
+        text = f"{obj.rank}/{obj.of}"
+        return badge(text, "bad") if obj.bottom else text
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.compute_view)
+        return [path("compute/", view, name="assessments_ranking_compute"), *super().get_urls()]
+
+    def compute_view(self, request):
+        """Queue a county's ranking of a month as a job and show the recent jobs."""
+        if not request.user.has_perm("assessments.add_rankingrun"):
+            raise PermissionDenied
+        form = RankingRequestForm(request.POST or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            try:
+                run = services.ranking_request(
+                    county=form.cleaned_data["county"],
+                    period=form.cleaned_data["period"],
+                    actor=request.user,
+                )
+            except (ApplicationError, ValidationError) as exc:
+                form.add_error(None, user_message(exc))
+            else:
+                self.message_user(
+                    request,
+                    _g("已提交%(county)s %(period)s 的排名计算，完成后刷新本页查看。")
+                    % {"county": run.county.name, "period": f"{run.period:%Y-%m}"},
+                )
+                return HttpResponseRedirect(request.path)
+        runs = RankingRun.objects.visible_to(request.user).select_related("county")[:20]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _g("计算月度排名"),
+            "opts": self.model._meta,
+            "form": form,
+            "runs": runs,
+        }
+        return TemplateResponse(request, "admin/assessments/ranking_compute.html", context)

@@ -280,3 +280,167 @@ class FindingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.finding_id}: {self.old} → {self.new}"
+
+
+# --- monthly ranking ----------------------------------------------------------------------
+
+
+class SchemeQuerySet(ScopedQuerySet):
+    scope_path = "region__code"
+
+    def scope_q(self, prefix: str) -> Q:
+        return Q(region__code__startswith=prefix) | Q(
+            prefix__in=[prefix[:n] for n in (2, 4, 6, 9) if n < len(prefix)]
+        )
+
+
+W = {"max_digits": 6, "decimal_places": 2, "default": 0}
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class IndicatorScheme(BaseModel):
+    """How a county scores its teams each month, from a date on (the most specific region,
+    then the latest date, wins). Rates weigh in as points out of 100 in proportion to their
+    weights; findings take points off. Ties: higher presence rate, then visit rate, then
+    fewer open findings, then the older team."""
+
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.PROTECT, related_name="schemes"
+    )
+    prefix = models.CharField(_("区划前缀"), max_length=12, editable=False)
+    effective_from = models.DateField(_("生效日期"))
+    name = models.CharField(_("方案名称"), max_length=64)
+    presence_weight = models.DecimalField(_("在岗达标率权重"), **W)
+    visit_weight = models.DecimalField(_("本月走访覆盖率权重"), **W)
+    bianfang_weight = models.DecimalField(_("遍访进度权重"), **W)
+    income_weight = models.DecimalField(_("收入登记完成率权重"), **W)
+    open_penalty = models.DecimalField(_("每个未整改问题扣分"), **W)
+    overdue_penalty = models.DecimalField(_("每个超期问题扣分"), **W)
+    serious_penalty = models.DecimalField(_("每个严重问题扣分"), **W)
+
+    objects = SchemeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("考核指标方案")
+        verbose_name_plural = _("考核指标方案")
+        ordering = ["prefix", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "effective_from"],
+                name="scheme_unique_date",
+                violation_error_message=_("该区划在同一生效日期已有指标方案。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(presence_weight__gt=0)
+                | Q(visit_weight__gt=0)
+                | Q(bianfang_weight__gt=0)
+                | Q(income_weight__gt=0),
+                name="scheme_some_weight",
+                violation_error_message=_("至少一项指标的权重应大于0。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.name}（{self.effective_from:%Y-%m-%d}起）"
+
+
+class RankingRunStatus(models.TextChoices):
+    PENDING = "pending", _("排队中")
+    RUNNING = "running", _("计算中")
+    SUCCEEDED = "succeeded", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class RankingRunQuerySet(ScopedQuerySet):
+    scope_path = "county__code"
+
+
+class RankingRun(BaseModel):
+    """One computation of a county's monthly ranking: a job row the Celery task claims."""
+
+    county = models.ForeignKey(
+        Region, verbose_name=_("县"), on_delete=models.PROTECT, related_name="ranking_runs"
+    )
+    period = models.DateField(_("月份"))
+    status = models.CharField(
+        _("状态"),
+        max_length=16,
+        choices=RankingRunStatus.choices,
+        default=RankingRunStatus.PENDING,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发起人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    teams = models.PositiveIntegerField(_("工作队数"), default=0)
+    error = models.TextField(_("错误"), blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    objects = RankingRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("排名计算")
+        verbose_name_plural = _("排名计算")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county", "period"],
+                condition=Q(status__in=["pending", "running"]),
+                name="ranking_run_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.period:%Y-%m}"
+
+
+class RankingQuerySet(ScopedQuerySet):
+    scope_path = "team__village__code"
+
+
+class MonthlyRanking(BaseModel):
+    """A team's place in its county for a month, with every metric that made it."""
+
+    county = models.ForeignKey(
+        Region, verbose_name=_("县"), on_delete=models.PROTECT, related_name="rankings"
+    )
+    period = models.DateField(_("月份"))
+    team = models.ForeignKey(
+        WorkTeam, verbose_name=_("工作队"), on_delete=models.PROTECT, related_name="rankings"
+    )
+    scheme = models.ForeignKey(
+        IndicatorScheme, verbose_name=_("指标方案"), on_delete=models.PROTECT, related_name="+"
+    )
+    members = models.PositiveSmallIntegerField(_("队员数"))
+    presence_rate = models.DecimalField(_("在岗达标率"), max_digits=5, decimal_places=4)
+    visit_rate = models.DecimalField(_("本月走访覆盖率"), max_digits=5, decimal_places=4)
+    bianfang_rate = models.DecimalField(_("遍访进度"), max_digits=5, decimal_places=4)
+    income_rate = models.DecimalField(_("收入登记完成率"), max_digits=5, decimal_places=4)
+    open_findings = models.PositiveIntegerField(_("未整改问题"))
+    overdue_findings = models.PositiveIntegerField(_("超期问题"))
+    serious_findings = models.PositiveIntegerField(_("当月严重问题"))
+    score = models.DecimalField(_("得分"), max_digits=7, decimal_places=2)
+    rank = models.PositiveSmallIntegerField(_("县内排名"))
+    of = models.PositiveSmallIntegerField(_("参评队数"))
+
+    objects = RankingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("月度排名")
+        verbose_name_plural = _("月度排名")
+        ordering = ["-period", "county", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "period"], name="ranking_team_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period:%Y-%m} {self.team} {self.rank}/{self.of}"
+
+    @property
+    def bottom(self) -> bool:
+        """Among the county's last three of the month."""
+        return self.rank > self.of - 3

@@ -10,21 +10,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from common.errors import ApplicationError
+from common.errors import ApplicationError, user_message
 from households.models import Household
 from teams.models import Assignment, Cadre, DispatchingUnit, WorkTeam
 from teams.presence import attendance_record_absence
-from villages.models import Region, Village
+from villages.models import Level, Region, Village, significant_prefix
 
 from .models import (
     ABSENCE_CATEGORIES,
     Finding,
     FindingEvent,
     FindingStatus,
+    IndicatorScheme,
     Inspection,
     InspectionKind,
+    MonthlyRanking,
+    RankingRun,
+    RankingRunStatus,
     Subject,
 )
+from .ranking import county_metrics, order, scheme_for, score
 
 
 @transaction.atomic
@@ -242,3 +247,114 @@ def finding_reopen(*, finding: Finding, actor: User, note: str, deadline: dt.dat
     )
     _event(finding, old, actor, _("回头看：%s") % note.strip())
     return finding
+
+
+# --- monthly ranking ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def scheme_set(*, region: Region, effective_from: dt.date, **values) -> IndicatorScheme:
+    fields = {
+        "name",
+        "presence_weight",
+        "visit_weight",
+        "bianfang_weight",
+        "income_weight",
+        "open_penalty",
+        "overdue_penalty",
+        "serious_penalty",
+    }
+    unknown = set(values) - fields
+    if unknown:
+        raise ApplicationError(_("这些字段不能填写：%s") % ", ".join(sorted(unknown)))
+    scheme = IndicatorScheme.objects.filter(region=region, effective_from=effective_from).first()
+    scheme = scheme or IndicatorScheme(region=region, effective_from=effective_from)
+    scheme.prefix = significant_prefix(region.code, region.level)
+    for key, value in values.items():
+        setattr(scheme, key, value)
+    if any(getattr(scheme, k) < 0 for k in fields - {"name"}):
+        raise ValidationError(_("权重和扣分不能为负数。"))
+    scheme.full_clean()
+    scheme.save()
+    return scheme
+
+
+def ranking_request(*, county: Region, period: dt.date, actor: User | None = None):
+    """Queue the computation of a county's ranking for a month (after commit). Asking again
+    while one is queued or running returns that one."""
+    if county.level != Level.COUNTY:
+        raise ValidationError({"county": _("请选择县。")})
+    period = period.replace(day=1)
+    if period > timezone.localdate().replace(day=1):
+        raise ValidationError({"period": _("不能计算未来月份的排名。")})
+    with transaction.atomic():
+        run = RankingRun.objects.filter(
+            county=county,
+            period=period,
+            status__in=[RankingRunStatus.PENDING, RankingRunStatus.RUNNING],
+        ).first()
+        if run is not None:
+            return run
+        run = RankingRun.objects.create(county=county, period=period, requested_by=actor)
+    from .tasks import ranking_run_task
+
+    transaction.on_commit(lambda: ranking_run_task.delay(run.pk))
+    return run
+
+
+def ranking_run(*, run_id: int) -> None:
+    """Claim a queued run and compute it; a second delivery of the task finds it claimed."""
+    claimed = RankingRun.objects.filter(pk=run_id, status=RankingRunStatus.PENDING).update(
+        status=RankingRunStatus.RUNNING, updated_at=timezone.now()
+    )
+    if not claimed:
+        return
+    run = RankingRun.objects.select_related("county").get(pk=run_id)
+    try:
+        rankings = ranking_compute(county=run.county, period=run.period)
+    except (ApplicationError, ValidationError) as exc:
+        RankingRun.objects.filter(pk=run_id).update(
+            status=RankingRunStatus.FAILED, error=user_message(exc), finished_at=timezone.now()
+        )
+        return
+    RankingRun.objects.filter(pk=run_id).update(
+        status=RankingRunStatus.SUCCEEDED, teams=len(rankings), finished_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def ranking_compute(*, county: Region, period: dt.date, today: dt.date | None = None):
+    """Compute and store a county's ranking of a month (replacing an earlier computation)."""
+
+    today = today or timezone.localdate()
+    period = period.replace(day=1)
+    scheme = scheme_for(county, period)
+    if scheme is None:
+        raise ApplicationError(_("%s尚未设置考核指标方案。") % county.name)
+    rows = county_metrics(county, period, today)
+    for row in rows:
+        row.score = score(row, scheme)
+    ranked = order(rows)
+    MonthlyRanking.objects.filter(county=county, period=period).delete()
+    return MonthlyRanking.objects.bulk_create(
+        [
+            MonthlyRanking(
+                county=county,
+                period=period,
+                team=m.team,
+                scheme=scheme,
+                members=m.members,
+                presence_rate=m.presence_rate,
+                visit_rate=m.visit_rate,
+                bianfang_rate=m.bianfang_rate,
+                income_rate=m.income_rate,
+                open_findings=m.open_findings,
+                overdue_findings=m.overdue_findings,
+                serious_findings=m.serious_findings,
+                score=m.score,
+                rank=position,
+                of=len(ranked),
+            )
+            for position, m in enumerate(ranked, 1)
+        ]
+    )

@@ -22,6 +22,11 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.login_attempts_clean_task",
         "schedule": crontab(hour=2, minute=40),
     },
+    # First day of the month at 03:00: rank every county's teams on last month's data.
+    "monthly-rankings": {
+        "task": "assessments.tasks.monthly_rankings_task",
+        "schedule": crontab(day_of_month=1, hour=3, minute=0),
+    },
     # Nightly at 02:50: forget form submission keys older than 30 days (exactly-once forms).
     "submission-keys-purge": {
         "task": "common.tasks.submission_keys_purge_task",

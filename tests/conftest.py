@@ -73,6 +73,10 @@ class World:
     inspection_b: object = None
     finding_a: object = None
     finding_b: object = None
+    scheme_a: object = None
+    scheme_b: object = None
+    ranking_a: object = None
+    ranking_b: object = None
 
 
 @pytest.fixture
@@ -198,4 +202,20 @@ def world(db) -> World:
             deadline=today + dt.timedelta(days=15),
         )
         setattr(w, f"finding_{key}", finding)
+        scheme = assessments.scheme_set(
+            region=county,
+            effective_from=dt.date(2026, 1, 1),
+            name="月度积分",
+            presence_weight=40,
+            visit_weight=30,
+            bianfang_weight=10,
+            income_weight=20,
+            open_penalty=2,
+            overdue_penalty=3,
+            serious_penalty=5,
+        )
+        setattr(w, f"scheme_{key}", scheme)
+        last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+        (ranking,) = assessments.ranking_compute(county=county, period=last_month)
+        setattr(w, f"ranking_{key}", ranking)
     return w

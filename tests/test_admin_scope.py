@@ -16,7 +16,7 @@ from common.admin import ScopedAdminMixin, SystemAdminMixin
 def pairs(world):
     """(in scope, out of scope) for every scoped model in the admin."""
     from accounts.models import User
-    from assessments.models import Finding, Inspection
+    from assessments.models import Finding, IndicatorScheme, Inspection, MonthlyRanking
     from households.models import (
         Household,
         IncomeLine,
@@ -63,6 +63,8 @@ def pairs(world):
         VisitLog: (world.visit_a, world.visit_b),
         Inspection: (world.inspection_a, world.inspection_b),
         Finding: (world.finding_a, world.finding_b),
+        IndicatorScheme: (world.scheme_a, world.scheme_b),
+        MonthlyRanking: (world.ranking_a, world.ranking_b),
     }
 
 

@@ -72,7 +72,7 @@ def test_bulk_update_records_each_row_with_its_context(world):
         assert last.pgh_context["actor"] == "official_a"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_service_inside_a_celery_task_records_actor_and_source(world):
     """A real worker on Redis runs the task; its writes carry source "task" and the actor."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
