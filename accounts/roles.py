@@ -70,6 +70,7 @@ _BUSINESS = {
         "indicatorscheme",
         "monthlyranking",
         "rankingrun",
+        "escalation",
     ),
 }
 

@@ -19,6 +19,7 @@ from villages.models import Level, Region
 from . import services
 from .models import (
     OPEN_STATUSES,
+    Escalation,
     Finding,
     FindingEvent,
     IndicatorScheme,
@@ -525,3 +526,89 @@ class MonthlyRankingAdmin(ScopedAdminMixin, admin.ModelAdmin):
             "runs": runs,
         }
         return TemplateResponse(request, "admin/assessments/ranking_compute.html", context)
+
+
+class DoneForm(forms.Form):
+    carried_out_on = forms.DateField(
+        label=_("落实日期"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    note = forms.CharField(label=_("落实情况"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ConfirmForm(forms.Form):
+    pass
+
+
+@admin.register(Escalation)
+class EscalationAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "period",
+        "county",
+        "team",
+        "leader",
+        "unit",
+        "step",
+        "streak",
+        "status",
+        "carried_out_on",
+    )
+    list_select_related = ("county", "team", "leader", "unit")
+    list_filter = ("step", "status", "period")
+    search_fields = ("^team__name", "^unit__name", "^leader__name")
+    ordering = ("-period", "county__code", "step")
+    actions = ("confirm", "done")
+    fields = (
+        "county",
+        "period",
+        "team",
+        "leader",
+        "unit",
+        "step",
+        "streak",
+        "basis",
+        "status",
+        "confirmed_by",
+        "confirmed_at",
+        "carried_out_on",
+        "note",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # derived from the rankings
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _run(self, request, queryset, form_class, title, apply):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        form = form_class(request.POST if "apply" in request.POST else None)
+        return self.run_form_action(
+            request, queryset, form, title=title, apply=apply, all_or_nothing=False
+        )
+
+    @admin.action(description=_("确认所选问责措施"))
+    def confirm(self, request, queryset):
+        return self._run(
+            request,
+            queryset,
+            ConfirmForm,
+            _g("确认问责措施"),
+            lambda e, d: services.escalation_confirm(escalation=e, actor=request.user),
+        )
+
+    @admin.action(description=_("登记落实情况"))
+    def done(self, request, queryset):
+        return self._run(
+            request,
+            queryset,
+            DoneForm,
+            _g("登记落实情况"),
+            lambda e, d: services.escalation_done(
+                escalation=e,
+                actor=request.user,
+                carried_out_on=d["carried_out_on"],
+                note=d["note"],
+            ),
+        )

@@ -444,3 +444,115 @@ class MonthlyRanking(BaseModel):
     def bottom(self) -> bool:
         """Among the county's last three of the month."""
         return self.rank > self.of - 3
+
+
+# --- escalation -----------------------------------------------------------------------------
+
+
+class Step(models.TextChoices):
+    TALK = "talk", _("约谈")
+    ADMONISH = "admonish", _("诫勉谈话")
+    HANDLING = "handling", _("组织处理")
+    SUMMON = "summon", _("约谈派出单位主要负责人")
+
+
+TEAM_STEPS = (Step.TALK, Step.ADMONISH, Step.HANDLING)
+
+
+class EscalationStatus(models.TextChoices):
+    PENDING = "pending", _("待确认")
+    CONFIRMED = "confirmed", _("已确认")
+    DONE = "done", _("已落实")
+
+
+class EscalationQuerySet(ScopedQuerySet):
+    scope_path = "county__code"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Escalation(BaseModel):
+    """The step a team (and its leader) or a dispatching unit has reached, derived from the
+    rankings: bottom three once → 约谈, twice in a row → 诫勉谈话, three times in a row →
+    组织处理; a unit whose teams were named three times in all → its principal leader is
+    summoned. Counties confirm each step and record when it was carried out."""
+
+    county = models.ForeignKey(
+        Region, verbose_name=_("县"), on_delete=models.PROTECT, related_name="escalations"
+    )
+    period = models.DateField(_("月份"))
+    step = models.CharField(_("处理措施"), max_length=16, choices=Step.choices)
+    team = models.ForeignKey(
+        WorkTeam,
+        verbose_name=_("工作队"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="escalations",
+    )
+    leader = models.ForeignKey(
+        Cadre,
+        verbose_name=_("队长"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="escalations",
+    )
+    unit = models.ForeignKey(
+        DispatchingUnit,
+        verbose_name=_("派出单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="escalations",
+    )
+    streak = models.PositiveSmallIntegerField(_("连续或累计次数"))
+    basis = models.TextField(_("依据"))
+    status = models.CharField(
+        _("状态"),
+        max_length=16,
+        choices=EscalationStatus.choices,
+        default=EscalationStatus.PENDING,
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("确认人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
+    carried_out_on = models.DateField(_("落实日期"), null=True, blank=True)
+    note = models.TextField(_("落实情况"), blank=True)
+
+    objects = EscalationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("问责升级")
+        verbose_name_plural = _("问责升级")
+        ordering = ["-period", "county", "step"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "period"],
+                condition=Q(team__isnull=False),
+                name="escalation_team_period",
+            ),
+            models.UniqueConstraint(
+                fields=["unit"],
+                condition=Q(step="summon"),
+                name="escalation_unit_summon_once",
+            ),
+            models.CheckConstraint(
+                condition=(Q(step="summon") & Q(unit__isnull=False))
+                | (~Q(step="summon") & Q(team__isnull=False)),
+                name="escalation_subject",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(carried_out_on__isnull=False),
+                name="escalation_done_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.team or self.unit
+        return f"{self.period:%Y-%m} {who} {self.get_step_display()}"

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +19,9 @@ from villages.models import Level, Region, Village, significant_prefix
 
 from .models import (
     ABSENCE_CATEGORIES,
+    TEAM_STEPS,
+    Escalation,
+    EscalationStatus,
     Finding,
     FindingEvent,
     FindingStatus,
@@ -27,6 +31,7 @@ from .models import (
     MonthlyRanking,
     RankingRun,
     RankingRunStatus,
+    Step,
     Subject,
 )
 from .ranking import county_metrics, order, scheme_for, score
@@ -317,6 +322,7 @@ def ranking_run(*, run_id: int) -> None:
             status=RankingRunStatus.FAILED, error=user_message(exc), finished_at=timezone.now()
         )
         return
+    escalation_derive(county=run.county, period=run.period)
     RankingRun.objects.filter(pk=run_id).update(
         status=RankingRunStatus.SUCCEEDED, teams=len(rankings), finished_at=timezone.now()
     )
@@ -358,3 +364,114 @@ def ranking_compute(*, county: Region, period: dt.date, today: dt.date | None = 
             for position, m in enumerate(ranked, 1)
         ]
     )
+
+
+# --- escalation -----------------------------------------------------------------------------
+
+UNIT_NAMED_LIMIT = 3
+
+
+def _months_back(period: dt.date, n: int) -> dt.date:
+    month = period.year * 12 + period.month - 1 - n
+    return dt.date(month // 12, month % 12 + 1, 1)
+
+
+@transaction.atomic
+def escalation_derive(*, county: Region, period: dt.date) -> list[Escalation]:
+    """Derive the steps reached in `period` from the stored rankings. Pending steps follow a
+    recomputed ranking; confirmed ones stand."""
+    period = period.replace(day=1)
+    bottom_rows = MonthlyRanking.objects.filter(county=county, period__lte=period).filter(
+        rank__gt=F("of") - 3
+    )
+    bottom = set(bottom_rows.values_list("team_id", "period"))
+    now_bottom = (
+        bottom_rows.filter(period=period).select_related("team", "team__lead_unit").order_by("rank")
+    )
+    Escalation.objects.filter(
+        county=county, period=period, status=EscalationStatus.PENDING, team__isnull=False
+    ).exclude(team__in=[r.team_id for r in now_bottom]).delete()
+    made = []
+    for row in now_bottom:
+        streak = 1
+        while (row.team_id, _months_back(period, streak)) in bottom:
+            streak += 1
+        step = TEAM_STEPS[min(streak, 3) - 1]
+        leader = (
+            Assignment.objects.filter(team=row.team, status="active", is_leader=True)
+            .values_list("cadre_id", flat=True)
+            .first()
+        )
+        basis = _("%(period)s 月度排名第%(rank)d/%(of)d名（后三名），连续%(n)d个月。") % {
+            "period": f"{period:%Y-%m}",
+            "rank": row.rank,
+            "of": row.of,
+            "n": streak,
+        }
+        escalation, _created = Escalation.objects.get_or_create(
+            team=row.team,
+            period=period,
+            defaults={
+                "county": county,
+                "step": step,
+                "leader_id": leader,
+                "streak": streak,
+                "basis": basis,
+            },
+        )
+        if escalation.status == EscalationStatus.PENDING and (
+            escalation.step != step or escalation.streak != streak
+        ):
+            escalation.step, escalation.streak, escalation.basis = step, streak, basis
+            escalation.save(update_fields=["step", "streak", "basis", "updated_at"])
+        made.append(escalation)
+    units = {r.team.lead_unit for r in now_bottom}
+    for unit in units:
+        named = sum(1 for team_id, _p in bottom if team_id in _unit_team_ids(unit))
+        if named >= UNIT_NAMED_LIMIT:
+            escalation, created = Escalation.objects.get_or_create(
+                unit=unit,
+                step=Step.SUMMON,
+                defaults={
+                    "county": county,
+                    "period": period,
+                    "streak": named,
+                    "basis": _("所派工作队累计%(n)d次排名后三名（至%(period)s）。")
+                    % {"n": named, "period": f"{period:%Y-%m}"},
+                },
+            )
+            if created:
+                made.append(escalation)
+    return made
+
+
+def _unit_team_ids(unit: DispatchingUnit) -> set[int]:
+    return set(WorkTeam.objects.filter(lead_unit=unit).values_list("pk", flat=True))
+
+
+@transaction.atomic
+def escalation_confirm(*, escalation: Escalation, actor: User) -> Escalation:
+    escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    if escalation.status != EscalationStatus.PENDING:
+        return escalation
+    escalation.status = EscalationStatus.CONFIRMED
+    escalation.confirmed_by, escalation.confirmed_at = actor, timezone.now()
+    escalation.save(update_fields=["status", "confirmed_by", "confirmed_at", "updated_at"])
+    return escalation
+
+
+@transaction.atomic
+def escalation_done(
+    *, escalation: Escalation, actor: User, carried_out_on: dt.date, note: str
+) -> Escalation:
+    escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+    if escalation.status == EscalationStatus.PENDING:
+        raise ApplicationError(_("请先确认该问责措施。"))
+    if carried_out_on > timezone.localdate():
+        raise ValidationError({"carried_out_on": _("落实日期不能晚于今天。")})
+    if not (note or "").strip():
+        raise ValidationError({"note": _("请填写落实情况。")})
+    escalation.status, escalation.carried_out_on = EscalationStatus.DONE, carried_out_on
+    escalation.note = note.strip()
+    escalation.save(update_fields=["status", "carried_out_on", "note", "updated_at"])
+    return escalation

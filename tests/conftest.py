@@ -77,6 +77,8 @@ class World:
     scheme_b: object = None
     ranking_a: object = None
     ranking_b: object = None
+    escalation_a: object = None
+    escalation_b: object = None
 
 
 @pytest.fixture
@@ -218,4 +220,6 @@ def world(db) -> World:
         last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
         (ranking,) = assessments.ranking_compute(county=county, period=last_month)
         setattr(w, f"ranking_{key}", ranking)
+        (escalation,) = assessments.escalation_derive(county=county, period=last_month)
+        setattr(w, f"escalation_{key}", escalation)
     return w

@@ -16,7 +16,13 @@ from common.admin import ScopedAdminMixin, SystemAdminMixin
 def pairs(world):
     """(in scope, out of scope) for every scoped model in the admin."""
     from accounts.models import User
-    from assessments.models import Finding, IndicatorScheme, Inspection, MonthlyRanking
+    from assessments.models import (
+        Escalation,
+        Finding,
+        IndicatorScheme,
+        Inspection,
+        MonthlyRanking,
+    )
     from households.models import (
         Household,
         IncomeLine,
@@ -65,6 +71,7 @@ def pairs(world):
         Finding: (world.finding_a, world.finding_b),
         IndicatorScheme: (world.scheme_a, world.scheme_b),
         MonthlyRanking: (world.ranking_a, world.ranking_b),
+        Escalation: (world.escalation_a, world.escalation_b),
     }
 
 
