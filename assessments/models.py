@@ -426,6 +426,11 @@ class MonthlyRanking(BaseModel):
     score = models.DecimalField(_("得分"), max_digits=7, decimal_places=2)
     rank = models.PositiveSmallIntegerField(_("县内排名"))
     of = models.PositiveSmallIntegerField(_("参评队数"))
+    black_listed = models.BooleanField(
+        _("列入黑榜"),
+        default=False,
+        help_text=_("由已发布的红黑榜通报设置：黑榜与排名后三名同样计入问责升级。"),
+    )
 
     objects = RankingQuerySet.as_manager()
 
@@ -444,6 +449,11 @@ class MonthlyRanking(BaseModel):
     def bottom(self) -> bool:
         """Among the county's last three of the month."""
         return self.rank > self.of - 3
+
+    @property
+    def named(self) -> bool:
+        """Counted for escalation: among the last three, or on a published black list."""
+        return self.bottom or self.black_listed
 
 
 # --- escalation -----------------------------------------------------------------------------
@@ -472,9 +482,10 @@ class EscalationQuerySet(ScopedQuerySet):
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Escalation(BaseModel):
     """The step a team (and its leader) or a dispatching unit has reached, derived from the
-    rankings: bottom three once → 约谈, twice in a row → 诫勉谈话, three times in a row →
-    组织处理; a unit whose teams were named three times in all → its principal leader is
-    summoned. Counties confirm each step and record when it was carried out."""
+    rankings and the published black lists: bottom three or black once → 约谈, twice in a
+    row → 诫勉谈话, three times in a row → 组织处理; a unit whose teams were named three times
+    in all → its principal leader is summoned. Counties confirm each step and record when it
+    was carried out."""
 
     county = models.ForeignKey(
         Region, verbose_name=_("县"), on_delete=models.PROTECT, related_name="escalations"

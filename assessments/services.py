@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -341,7 +341,10 @@ def ranking_compute(*, county: Region, period: dt.date, today: dt.date | None = 
     for row in rows:
         row.score = score(row, scheme)
     ranked = order(rows)
-    MonthlyRanking.objects.filter(county=county, period=period).delete()
+    previous = MonthlyRanking.objects.filter(county=county, period=period)
+    # A published black list stands whatever a recomputation says.
+    black = set(previous.filter(black_listed=True).values_list("team_id", flat=True))
+    previous.delete()
     return MonthlyRanking.objects.bulk_create(
         [
             MonthlyRanking(
@@ -360,6 +363,7 @@ def ranking_compute(*, county: Region, period: dt.date, today: dt.date | None = 
                 score=m.score,
                 rank=position,
                 of=len(ranked),
+                black_listed=m.team.pk in black,
             )
             for position, m in enumerate(ranked, 1)
         ]
@@ -377,12 +381,45 @@ def _months_back(period: dt.date, n: int) -> dt.date:
 
 
 @transaction.atomic
+def ranking_black_list(*, county: Region, period: dt.date, team_ids: Iterable[int]) -> int:
+    """Record the black list of a county's month as a published circular has it (exactly
+    these teams), then derive the escalation steps again from that month on, since a black
+    listing counts like a bottom-three placement. Returns the number of teams listed."""
+    period = period.replace(day=1)
+    team_ids = set(team_ids)
+    rows = MonthlyRanking.objects.filter(county=county, period=period)
+    missing = team_ids - set(rows.values_list("team_id", flat=True))
+    if missing:
+        raise ApplicationError(
+            _("%(period)s 尚无这些工作队的月度排名，不能列入黑榜。")
+            % {"period": f"{period:%Y-%m}"},
+            extra={"teams": sorted(missing)},
+        )
+    rows.exclude(team_id__in=team_ids).filter(black_listed=True).update(
+        black_listed=False, updated_at=timezone.now()
+    )
+    rows.filter(team_id__in=team_ids, black_listed=False).update(
+        black_listed=True, updated_at=timezone.now()
+    )
+    later = (
+        MonthlyRanking.objects.filter(county=county, period__gte=period)
+        .values_list("period", flat=True)
+        .distinct()
+        .order_by("period")
+    )
+    for month in list(later):
+        escalation_derive(county=county, period=month)
+    return len(team_ids)
+
+
+@transaction.atomic
 def escalation_derive(*, county: Region, period: dt.date) -> list[Escalation]:
-    """Derive the steps reached in `period` from the stored rankings. Pending steps follow a
-    recomputed ranking; confirmed ones stand."""
+    """Derive the steps reached in `period` from the stored rankings: a month among the last
+    three or on a published black list counts. Pending steps follow a recomputed ranking;
+    confirmed ones stand."""
     period = period.replace(day=1)
     bottom_rows = MonthlyRanking.objects.filter(county=county, period__lte=period).filter(
-        rank__gt=F("of") - 3
+        Q(rank__gt=F("of") - 3) | Q(black_listed=True)
     )
     bottom = set(bottom_rows.values_list("team_id", "period"))
     now_bottom = (
@@ -402,12 +439,14 @@ def escalation_derive(*, county: Region, period: dt.date) -> list[Escalation]:
             .values_list("cadre_id", flat=True)
             .first()
         )
-        basis = _("%(period)s 月度排名第%(rank)d/%(of)d名（后三名），连续%(n)d个月。") % {
-            "period": f"{period:%Y-%m}",
-            "rank": row.rank,
-            "of": row.of,
-            "n": streak,
-        }
+        facts = {"period": f"{period:%Y-%m}", "rank": row.rank, "of": row.of, "n": streak}
+        if row.bottom and row.black_listed:
+            basis = _("%(period)s 月度排名第%(rank)d/%(of)d名（后三名），列入黑榜，连续%(n)d个月。")
+        elif row.bottom:
+            basis = _("%(period)s 月度排名第%(rank)d/%(of)d名（后三名），连续%(n)d个月。")
+        else:
+            basis = _("%(period)s 列入黑榜（月度排名第%(rank)d/%(of)d名），连续%(n)d个月。")
+        basis %= facts
         escalation, _created = Escalation.objects.get_or_create(
             team=row.team,
             period=period,
@@ -420,7 +459,7 @@ def escalation_derive(*, county: Region, period: dt.date) -> list[Escalation]:
             },
         )
         if escalation.status == EscalationStatus.PENDING and (
-            escalation.step != step or escalation.streak != streak
+            escalation.step != step or escalation.streak != streak or escalation.basis != basis
         ):
             escalation.step, escalation.streak, escalation.basis = step, streak, basis
             escalation.save(update_fields=["step", "streak", "basis", "updated_at"])
@@ -436,7 +475,7 @@ def escalation_derive(*, county: Region, period: dt.date) -> list[Escalation]:
                     "county": county,
                     "period": period,
                     "streak": named,
-                    "basis": _("所派工作队累计%(n)d次排名后三名（至%(period)s）。")
+                    "basis": _("所派工作队累计%(n)d次排名后三名或列入黑榜（至%(period)s）。")
                     % {"n": named, "period": f"{period:%Y-%m}"},
                 },
             )

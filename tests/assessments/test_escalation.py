@@ -124,3 +124,59 @@ def test_confirm_then_record_what_was_done(clean, client):
     assert client.get(
         reverse("admin:assessments_escalation_change", args=[escalation.pk])
     ).status_code in (302, 404)
+
+
+def test_a_black_listing_counts_like_a_bottom_placement(clean):
+    """Top of five in September but black-listed by the circular: the October bottom place
+    is the second in a row. Withdrawing the listing (a correcting circular) moves it back."""
+    world = clean
+    place(world, world.team_a, dt.date(2026, 9, 1), 1)
+    place(world, world.team_a, dt.date(2026, 10, 1), 5)
+    assert derive(world, 10) == {(10, "talk", 1)}
+    services.ranking_black_list(
+        county=world.county_a, period=dt.date(2026, 9, 1), team_ids=[world.team_a.pk]
+    )
+    assert derive(world, 9) == {(9, "talk", 1)}
+    assert derive(world, 10) == {(10, "admonish", 2)}
+    september = Escalation.objects.get(team=world.team_a, period=dt.date(2026, 9, 1))
+    assert "列入黑榜" in september.basis
+    services.ranking_black_list(county=world.county_a, period=dt.date(2026, 9, 1), team_ids=[])
+    assert derive(world, 9) == set()
+    assert derive(world, 10) == {(10, "talk", 1)}
+
+
+def test_a_recomputed_ranking_keeps_the_published_listing(clean):
+    world = clean
+    place(world, world.team_a, dt.date(2026, 9, 1), 1)
+    services.ranking_black_list(
+        county=world.county_a, period=dt.date(2026, 9, 1), team_ids=[world.team_a.pk]
+    )
+    (row,) = services.ranking_compute(county=world.county_a, period=dt.date(2026, 9, 1))
+    assert row.black_listed
+
+
+def test_black_listing_needs_a_ranking(clean):
+    world = clean
+    with pytest.raises(ApplicationError, match="尚无这些工作队的月度排名"):
+        services.ranking_black_list(
+            county=world.county_a, period=dt.date(2026, 9, 1), team_ids=[world.team_a.pk]
+        )
+
+
+def test_a_unit_named_three_times_across_its_teams(clean):
+    """Three teams of one unit, each named once in different months: its principal leader
+    is summoned on the third naming, once."""
+    from .. import factories as f
+
+    world = clean
+    villages = [f.village(f"14012110020{n}", f"村{n}", world.township_a) for n in (2, 3)]
+    teams = [world.team_a] + [f.team(v, world.unit_a) for v in villages]
+    for month, team in ((7, teams[0]), (8, teams[1]), (9, teams[2])):
+        place(world, team, dt.date(2026, month, 1), 5)
+        services.escalation_derive(county=world.county_a, period=dt.date(2026, month, 1))
+    summons = list(Escalation.objects.filter(step="summon"))
+    assert [(e.unit, e.streak, e.period) for e in summons] == [
+        (world.unit_a, 3, dt.date(2026, 9, 1))
+    ]
+    steps = Escalation.objects.filter(step="talk").values_list("team", "streak")
+    assert sorted(steps) == sorted((t.pk, 1) for t in teams)
