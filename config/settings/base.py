@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "teams",
     "households",
     "assessments",
+    "reports",
 ]
 
 MIDDLEWARE = [
