@@ -1,9 +1,11 @@
-"""Deterministic demo data: the roster (teams.demo) and the households (households.demo).
+"""Deterministic demo data: the roster (teams.demo), the households (households.demo) and
+the oversight of last month (assessments.demo). The command lives in the rightmost app so
+that it may call every app's seeder.
 
     python manage.py seed_demo --scale county|city|province --seed N [--if-empty]
 
-Rows are written with bulk inserts inside one transaction; the audit triggers record them
-with source "command".
+The roster and households are written with bulk inserts, the oversight through the
+services, all inside one transaction; the audit triggers record them with source "command".
 """
 
 import random
@@ -11,6 +13,7 @@ import random
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from assessments.demo import OversightSeeder
 from common.audit import Source, audit_context
 from households.demo import HouseholdSeeder
 from teams.demo import SCALES, TODAY, RosterSeeder
@@ -38,6 +41,11 @@ class Command(BaseCommand):
             "--households-per-village", type=int, nargs=2, default=(80, 120), metavar=("MIN", "MAX")
         )
         parser.add_argument("--no-households", action="store_true", help="The roster only.")
+        parser.add_argument(
+            "--no-oversight",
+            action="store_true",
+            help="No schemes, inspections, findings or rankings.",
+        )
 
     def handle(
         self,
@@ -48,6 +56,7 @@ class Command(BaseCommand):
         batch_size,
         households_per_village,
         no_households,
+        no_oversight,
         **options,
     ):
         if Region.objects.exists():
@@ -70,6 +79,8 @@ class Command(BaseCommand):
                     per_village=tuple(households_per_village),
                     stderr=self.stderr,
                 ).seed(roster.villages, by_village, roster.counties)
+                if not no_oversight:
+                    counts |= OversightSeeder(rnd=rnd, today=TODAY).seed()
         self.stdout.write(
             self.style.SUCCESS("seeded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         )
