@@ -68,7 +68,7 @@ class IncomeYearFilter(admin.SimpleListFilter):
         yield {
             "selected": self.value() in (None, "", str(this)),
             "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": _g("本年（%(year)d）") % {"year": this},
+            "display": _("本年（%(year)d）") % {"year": this},
         }
         for value, label in self.lookup_choices:
             yield {

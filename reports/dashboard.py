@@ -54,7 +54,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from assessments.models import (
     OPEN_STATUSES,
@@ -790,6 +790,7 @@ def ranking_charts(sel: Selection, team_id: int | None) -> tuple[list[Chart], di
     }
     charts = [score]
     if not sel.area.in_county:
+        score.note += _("排名为县内排名：选择一个县或乡镇可查看工作队的排名走势。")
         return charts, summary, []
     ranked = list(
         rankings.filter(period=sel.month)
@@ -893,11 +894,13 @@ class MonthInput(forms.DateInput):
 
 
 class DashboardForm(forms.Form):
-    month = forms.DateField(label=_l("月份"), input_formats=["%Y-%m"], widget=MonthInput())
-    area = forms.ChoiceField(label=_l("范围"), required=False)
+    month = forms.DateField(
+        label=gettext_lazy("月份"), input_formats=["%Y-%m"], widget=MonthInput()
+    )
+    area = forms.ChoiceField(label=gettext_lazy("范围"), required=False)
     # Choices are the teams ranked in the month (known once the area is read); a team that is
     # not among them, or out of scope, is ignored like a missing one.
-    team = forms.CharField(label=_l("工作队"), required=False, widget=forms.Select)
+    team = forms.CharField(label=gettext_lazy("工作队"), required=False, widget=forms.Select)
 
     def __init__(self, data, *, areas: AreaChoices, today: dt.date):
         self.today = today
@@ -908,7 +911,7 @@ class DashboardForm(forms.Form):
         self.fields["area"].choices = areas.choices()
         if len(areas.options) == 0:
             self.fields["area"].widget = forms.HiddenInput()
-        self.fields["team"].widget.choices = [("", _l("排名最后三名"))]
+        self.fields["team"].widget.choices = [("", _("排名最后三名"))]
 
     def clean_team(self):
         value = self.data.get("team", "")

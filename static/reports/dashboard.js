@@ -43,6 +43,7 @@
             pointRadius: 4,
             pointHoverRadius: 6,
             maxBarThickness: 22,
+            minBarLength: bar ? 3 : undefined, // a zero is still a bar to point at
           };
         }),
       },
