@@ -93,6 +93,13 @@
     });
   }
 
+  // A printed dashboard carries its tables too.
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll(".dashboard-card details:not([hidden])").forEach(function (d) {
+      d.open = true;
+    });
+  });
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", draw);
   } else {

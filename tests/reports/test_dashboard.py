@@ -541,3 +541,36 @@ def test_same_queries_at_two_sizes(client, dash):
     large = {key: count(client, user, month="2026-10") for key, user in users.items()}
     assert small == large == EXPECTED
     assert len(charts(page(client, w.official_a, month="2026-10"))["coverage"]["labels"]) == 8
+
+
+def test_area_choices_above_a_county_are_grouped_by_county(client, dash):
+    w = dash
+    city = f.user("city_a", Role.CITY, w.city)
+    choices = page(client, city).context["form"].fields["area"].choices
+    assert choices == [
+        ("", "太原市（全部）"),
+        (
+            "清徐县",
+            [
+                (str(w.county_a.pk), "清徐县（全县）"),
+                (str(w.township_a.pk), "清源镇"),
+                (str(w.township_a2.pk), "柳杜乡"),
+            ],
+        ),
+        ("阳曲县", [(str(w.county_b.pk), "阳曲县（全县）"), (str(w.township_b.pk), "黄寨镇")]),
+    ]
+
+
+def test_superuser_sees_every_county(client, dash):
+    from accounts.models import User
+
+    w = dash
+    root = User.objects.create_superuser("root", password=f.PASSWORD)
+    response = page(client, root, month="2026-10")
+    data = charts(response)
+    assert data["coverage"]["labels"] == [w.county_a.name, w.county_b.name]
+    assert response.context["form"].fields["area"].choices[0] == ("", "全部")
+    assert "rank" not in data
+    narrowed = charts(page(client, root, month="2026-10", area=w.township_b.pk))
+    assert narrowed["coverage"]["labels"] == [w.village_b.name]
+    assert [s["label"] for s in narrowed["rank"]["series"]] == [w.team_b.name]
