@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from common.admin import FormActionMixin, ScopedAdminMixin, badge, scoped
 from common.errors import ApplicationError, user_message
 from common.xlsx import workbook_response
+from teams.admin import CountyFilter
 from teams.admin_presence import TeamVillageFilter
 from villages.models import Level, Region
 
@@ -89,6 +90,10 @@ class OverdueFilter(admin.SimpleListFilter):
 
 class FindingTownshipFilter(TeamVillageFilter):
     path = "village__township"
+
+
+class FindingCountyFilter(CountyFilter):
+    path = "village__township__parent"
 
 
 class EventInline(admin.TabularInline):
@@ -206,6 +211,7 @@ class FindingAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
         "category",
         "inspection__kind",
         "deadline",
+        FindingCountyFilter,
         FindingTownshipFilter,
     )
     search_fields = ("description", "^village__name", "^cadre__name", "^team__name")
@@ -456,6 +462,14 @@ class RankingRequestForm(forms.Form):
         self.fields["county"].queryset = scoped(Region, user).filter(level=Level.COUNTY)
 
 
+class RankingCountyFilter(CountyFilter):
+    path = "county"
+
+
+class RankingTownshipFilter(TeamVillageFilter):
+    path = "team__village__township"
+
+
 @admin.register(MonthlyRanking)
 class MonthlyRankingAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = (
@@ -473,7 +487,7 @@ class MonthlyRankingAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "serious_findings",
     )
     list_select_related = ("county", "team")
-    list_filter = ("period",)
+    list_filter = ("period", RankingCountyFilter, RankingTownshipFilter)
     search_fields = ("^team__name",)
     ordering = ("-period", "county__code", "rank")
     list_per_page = 100

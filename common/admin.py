@@ -63,6 +63,46 @@ class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
         return [(obj.pk, str(obj)) for obj in qs]
 
 
+class CappedChoicesFilter(admin.SimpleListFilter):
+    """A sidebar filter by region or village id whose choices are listed up to `max_choices`.
+
+    Above that the sidebar would be too long, so it lists only the chosen row (if the user may
+    see it). Django drops a filter that lists nothing, so a value given in the address (a link
+    from the dashboard or a report) would be ignored silently and the whole scope shown; this
+    filter applies its value whenever one is given (an id out of scope selects nothing).
+    Subclasses say which rows are choices (`choices_queryset`) and the path they filter on.
+    """
+
+    path = ""
+    max_choices = 60
+    # Fewer choices than this are not worth a sidebar (a county official's one county).
+    min_choices = 1
+
+    def choices_queryset(self, request) -> models.QuerySet:
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        qs = self.choices_queryset(request)
+        choices = list(qs.values_list("pk", "name")[: self.max_choices + 1])
+        if self.min_choices <= len(choices) <= self.max_choices:
+            return choices
+        value = self.value()
+        if value and value.isdigit():
+            return list(qs.filter(pk=int(value)).values_list("pk", "name"))
+        return []
+
+    def has_output(self):
+        return bool(self.lookup_choices) or bool(self.value())
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None or value == "":
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(**{f"{self.path}_id": int(value)})
+
+
 class ScopedAdminMixin:
     """Scope every query of a ModelAdmin with `visible_to(request.user)`."""
 

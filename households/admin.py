@@ -9,7 +9,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import FormActionMixin, ScopedAdminMixin, badge, badges, scoped
+from common.admin import (
+    CappedChoicesFilter,
+    FormActionMixin,
+    ScopedAdminMixin,
+    badge,
+    badges,
+    scoped,
+)
 from common.forms import ProtectedFieldsMixin
 from common.people import is_valid_id_number, validate_phone
 from teams.admin import CountyFilter, TownshipFilter
@@ -32,6 +39,48 @@ from .models import (
 )
 
 
+def income_year(request) -> int | None:
+    """The income year chosen in the household list; None for this year."""
+    value = request.GET.get(IncomeYearFilter.parameter_name, "")
+    if value.isdigit() and 2013 <= int(value) <= timezone.localdate().year:
+        return int(value)
+    return None
+
+
+class IncomeYearFilter(admin.SimpleListFilter):
+    """Which year's incomes the risk flags, the report bands and the per-capita column use:
+    this year unless another is chosen (a dashboard link carries the year of its month)."""
+
+    title = _("收入年度")
+    parameter_name = "income_year"
+    shown = 3  # this year and the two before it, plus a year chosen in the address
+
+    def lookups(self, request, model_admin):
+        this = timezone.localdate().year
+        years = {this - n for n in range(1, self.shown)}
+        chosen = income_year(request)
+        if chosen and chosen != this:
+            years.add(chosen)
+        return [(str(y), str(y)) for y in sorted(years, reverse=True)]
+
+    def choices(self, changelist):
+        this = timezone.localdate().year
+        yield {
+            "selected": self.value() in (None, "", str(this)),
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": _("本年（%(year)d）") % {"year": this},
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        return queryset  # read by the risk and band filters and by the changelist
+
+
 class RiskFilter(admin.SimpleListFilter):
     title = _("风险")
     parameter_name = "risk"
@@ -48,7 +97,8 @@ class RiskFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value()
         if value in dict(self.lookups(request, None)):
-            return queryset.with_risk(only=(value,)).filter(**{value: True})
+            year = income_year(request)
+            return queryset.with_risk(year=year, only=(value,)).filter(**{value: True})
         return queryset
 
 
@@ -78,7 +128,7 @@ class BandFilter(admin.SimpleListFilter):
             in_regions |= Q(village__code__startswith=prefix)
         return (
             queryset.filter(in_regions)
-            .with_risk(only=("per_capita",))
+            .with_risk(year=income_year(request), only=("per_capita",))
             .filter(per_capita__lt=int(value))
         )
 
@@ -105,27 +155,21 @@ class HouseholdTownshipFilter(TownshipFilter):
     path = "village__township"
 
 
-class VillageFilter(admin.SimpleListFilter):
+class VillageFilter(CappedChoicesFilter):
     """Villages of the chosen township, or of the user's scope when it holds only a few."""
 
     title = _("村")
     parameter_name = "village"
+    path = "village"
     choice_model = Village
     max_choices = 60
 
-    def lookups(self, request, model_admin):
+    def choices_queryset(self, request):
         villages = scoped(Village, request.user).order_by("code")
         township = request.GET.get("township", "")
         if township.isdigit():
             villages = villages.filter(township_id=int(township))
-        choices = list(villages.values_list("pk", "name")[: self.max_choices + 1])
-        return [] if len(choices) > self.max_choices else choices
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(village_id=int(value))
-        return queryset
+        return villages
 
 
 class HouseholdCountyFilter(CountyFilter):
@@ -257,7 +301,9 @@ class HouseholdChangeList(ChangeList):
 
     def get_results(self, request):
         super().get_results(request)
-        flags = selectors.household_flags(ids=[h.pk for h in self.result_list])
+        flags = selectors.household_flags(
+            ids=[h.pk for h in self.result_list], year=income_year(request)
+        )
         for household in self.result_list:
             for name, value in flags.get(household.pk, {}).items():
                 setattr(household, name, value)
@@ -287,6 +333,7 @@ class HouseholdAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
         MonitoringCategoryFilter,
         "main_cause",
         "card_colour",
+        IncomeYearFilter,
         RiskFilter,
         BandFilter,
     )

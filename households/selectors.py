@@ -123,7 +123,7 @@ def missing_income(*, user: Any, village_id: int, cadre_id: int, today: dt.date)
     )
 
 
-def _count(qs, field: str = "pk", distinct: bool = False) -> Coalesce:
+def subquery_count(qs, field: str = "pk", distinct: bool = False) -> Coalesce:
     """A correlated COUNT subquery (0 when no row)."""
     return Coalesce(
         Subquery(
@@ -140,7 +140,8 @@ def _count(qs, field: str = "pk", distinct: bool = False) -> Coalesce:
 
 def visit_coverage(*, user: Any, today: dt.date, prefix: str = "") -> list[dict]:
     """Per village with an active team: households to visit, those visited this month, and
-    遍访 — for each serving cadre, how many of them they visited this year (two queries)."""
+    遍访 — for each serving cadre, how many of them they visited this year (two queries).
+    `today` closes the count: the report of a past month counts none of the later visits."""
     from teams.models import Assignment, AssignmentStatus
     from villages.models import Village
 
@@ -151,12 +152,13 @@ def visit_coverage(*, user: Any, today: dt.date, prefix: str = "") -> list[dict]
         .filter(code__startswith=prefix, teams__status="active")
         .select_related("township")
         .annotate(
-            targets=_count(open_households),
-            visited=_count(
+            targets=subquery_count(open_households),
+            visited=subquery_count(
                 VisitLog.objects.filter(
                     household__village=OuterRef("pk"),
                     household__status__is_closed=False,
                     visited_on__gte=month,
+                    visited_on__lte=today,
                 ),
                 "household",
                 distinct=True,
@@ -170,12 +172,13 @@ def visit_coverage(*, user: Any, today: dt.date, prefix: str = "") -> list[dict]
         .select_related("cadre")
         .annotate(
             team_village_id=F("team__village_id"),
-            visited=_count(
+            visited=subquery_count(
                 VisitLog.objects.filter(
                     cadre=OuterRef("cadre"),
                     household__village=OuterRef("team__village"),
                     household__status__is_closed=False,
                     visited_on__gte=year,
+                    visited_on__lte=today,
                 ),
                 "household",
                 distinct=True,

@@ -14,7 +14,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import FormActionMixin, ScopedAdminMixin, badge, badges, scoped
+from common.admin import (
+    CappedChoicesFilter,
+    FormActionMixin,
+    ScopedAdminMixin,
+    badge,
+    badges,
+    scoped,
+)
 from common.crypto import keyed_hash
 from common.forms import ProtectedFieldsMixin
 from common.people import mask_id_number
@@ -33,7 +40,7 @@ from .models import (
 )
 
 
-class TownshipFilter(admin.SimpleListFilter):
+class TownshipFilter(CappedChoicesFilter):
     """Townships inside the user's scope (乡镇)."""
 
     title = _("乡镇")
@@ -44,16 +51,8 @@ class TownshipFilter(admin.SimpleListFilter):
     # Above a county the townships are too many for a sidebar: filter by county there.
     max_choices = 60
 
-    def lookups(self, request, model_admin):
-        regions = scoped(Region, request.user).filter(level=Level.TOWNSHIP).order_by("code")
-        choices = list(regions.values_list("pk", "name")[: self.max_choices + 1])
-        return [] if len(choices) > self.max_choices else choices
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(**{f"{self.path}_id": int(value)})
-        return queryset
+    def choices_queryset(self, request):
+        return scoped(Region, request.user).filter(level=Level.TOWNSHIP).order_by("code")
 
 
 class CountyFilter(TownshipFilter):
@@ -62,11 +61,10 @@ class CountyFilter(TownshipFilter):
     title = _("县")
     parameter_name = "county"
     path = "village__township__parent"
+    min_choices = 2
 
-    def lookups(self, request, model_admin):
-        regions = scoped(Region, request.user).filter(level=Level.COUNTY).order_by("code")
-        choices = list(regions.values_list("pk", "name")[: self.max_choices + 1])
-        return choices if 1 < len(choices) <= self.max_choices else []
+    def choices_queryset(self, request):
+        return scoped(Region, request.user).filter(level=Level.COUNTY).order_by("code")
 
 
 class WarningFilter(admin.SimpleListFilter):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import FormActionMixin, ScopedAdminMixin, scoped
+from common.admin import CappedChoicesFilter, FormActionMixin, ScopedAdminMixin, scoped
 from common.xlsx import workbook_response
 from villages.models import Level, Region
 
@@ -110,21 +110,13 @@ class AbsenceForm(forms.ModelForm):
         self.instance = construct_instance(self, self.instance, self._meta.fields)
 
 
-class TeamVillageFilter(admin.SimpleListFilter):
+class TeamVillageFilter(CappedChoicesFilter):
     title = _("乡镇")
     parameter_name = "township"
     path = "team__village__township"
 
-    def lookups(self, request, model_admin):
-        regions = scoped(Region, request.user).filter(level=Level.TOWNSHIP).order_by("code")
-        choices = list(regions.values_list("pk", "name")[:61])
-        return [] if len(choices) > 60 else choices
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(**{f"{self.path}_id": int(value)})
-        return queryset
+    def choices_queryset(self, request):
+        return scoped(Region, request.user).filter(level=Level.TOWNSHIP).order_by("code")
 
 
 @admin.register(Attendance)

@@ -81,10 +81,15 @@ def test_compliance_report_and_xlsx(client, world):
 
 def test_coverage_report_and_xlsx(client, world):
     client.force_login(world.official_b)
-    page = client.get(COVERAGE).content.decode()
+    today = world.visit_b.visited_on
+    this_month = {"start": today.replace(day=1).isoformat(), "end": today.isoformat()}
+    page = client.get(COVERAGE, this_month).content.decode()
     assert world.village_b.name in page
     assert world.village_a.name not in page
-    download = client.get(COVERAGE, {"format": "xlsx"})
+    # The default is last month, which counts none of this month's visits.
+    (last_month,) = client.get(COVERAGE).context["rows"]
+    assert last_month[1:7] == (world.village_b.name, 1, 0, "0.0%", 1, 0)
+    download = client.get(COVERAGE, this_month | {"format": "xlsx"})
     book = openpyxl.load_workbook(io.BytesIO(download.content))
     (row,) = book["村"].iter_rows(min_row=4, values_only=True)
     # One household, visited this month by the first secretary (the fixture world's visit).
