@@ -1,7 +1,6 @@
 """Admin of the yearly assessment (年度考核): the schemes, the assessments with their entered
 scores, the fill job, the actions submit / return / finalize / quota, and the .xlsx results."""
 
-import datetime as dt
 import re
 from collections import defaultdict
 
@@ -312,7 +311,7 @@ class AssessmentForm(forms.ModelForm):
     reason = forms.CharField(
         label=_("调整原因"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    version = forms.CharField(widget=forms.HiddenInput)
+    version = forms.IntegerField(widget=forms.HiddenInput)
 
     class Meta:
         model = Assessment
@@ -328,13 +327,7 @@ class AssessmentForm(forms.ModelForm):
             self.initial |= {i: scores.get(i) for i in ENTERED_INDICATORS}
             self.initial["adjusted"] = assessment.adjusted_grade
             self.initial["reason"] = assessment.adjust_reason
-            self.initial["version"] = assessment.updated_at.isoformat()
-
-    def clean_version(self):
-        try:
-            return dt.datetime.fromisoformat(self.cleaned_data["version"])
-        except ValueError:
-            raise ValidationError(_("页面已过期，请刷新后重新录入。")) from None
+            self.initial["version"] = assessment.version
 
 
 ENTRY_FIELDS = ("unit", "township", "survey", "note", "version")
@@ -538,7 +531,7 @@ class AssessmentAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
             actor=request.user,
             scores={i: data.get(i) for i in ENTERED_INDICATORS},
             note=data.get("note", ""),
-            expected_updated_at=data["version"],
+            expected_version=data["version"],
         )
         grade, reason = data.get("adjusted") or "", (data.get("reason") or "").strip()
         if grade != assessment.adjusted_grade or (grade and reason != assessment.adjust_reason):

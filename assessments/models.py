@@ -830,6 +830,9 @@ class Assessment(BaseModel):
     grade = models.CharField(_("考核等次"), max_length=16, blank=True)
     grade_rank = models.PositiveSmallIntegerField(_("等次序号"), null=True, blank=True)
     data_until = models.DateField(_("数据截至"), null=True, blank=True)
+    version = models.PositiveIntegerField(
+        _("版本"), default=0, help_text=_("每次修改加一：打开得早的表单不会覆盖别人后来的修改。")
+    )
     filled_at = models.DateTimeField(_("计算时间"), null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -550,6 +550,7 @@ SCHEME_FIELDS = (
 )
 NON_NEGATIVE = SCHEME_FIELDS[:-3]
 GRADED_FIELDS = [
+    "version",
     "total",
     "score_grade",
     "ceiling_grade",
@@ -684,6 +685,11 @@ def _grade(assessment: Assessment, scheme: YearlyScheme, scores: dict) -> None:
     assessment.adjusted_grade = names.get(assessment.adjusted_rank, "")
     assessment.grade = result.grade.name if result.grade else ""
     assessment.grade_rank = result.grade.rank if result.grade else None
+    _touch(assessment)
+
+
+def _touch(assessment: Assessment) -> None:
+    assessment.version += 1
     assessment.updated_at = timezone.now()
 
 
@@ -895,7 +901,7 @@ def assessment_enter_scores(
     actor: User,
     scores: dict[str, Any],
     note: str = "",
-    expected_updated_at: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Assessment:
     """Enter the county's scores (the dispatching unit's and the township's evaluations and
     the satisfaction survey, 0–100; empty to clear) of a draft and grade it again. A form
@@ -905,7 +911,7 @@ def assessment_enter_scores(
         raise ApplicationError(
             _("只有草稿状态的考核可以录入评分（当前为%s）。") % assessment.get_state_display()
         )
-    if expected_updated_at is not None and assessment.updated_at != expected_updated_at:
+    if expected_version is not None and assessment.version != expected_version:
         raise ApplicationError(_("该考核已被他人修改，请刷新页面后重新录入。"))
     unknown = set(scores) - set(ENTERED_INDICATORS)
     if unknown:
@@ -939,7 +945,8 @@ def assessment_enter_scores(
         return assessment
     _grade(assessment, assessment.scheme, _scores(assessment))
     assessment.save(update_fields=[*GRADED_FIELDS, "updated_at"])
-    _step(assessment, AssessmentAction.SCORE, assessment.state, actor, "；".join([*changes, note]))
+    note = "；".join([*changes, *([note.strip()] if (note or "").strip() else [])])
+    _step(assessment, AssessmentAction.SCORE, assessment.state, actor, note)
     return assessment
 
 
@@ -1012,7 +1019,10 @@ def assessment_submit(*, assessment: Assessment, actor: User, note: str = "") ->
         )
     assessment.state = AssessmentState.SUBMITTED
     assessment.submitted_by, assessment.submitted_at = actor, timezone.now()
-    assessment.save(update_fields=["state", "submitted_by", "submitted_at", "updated_at"])
+    _touch(assessment)
+    assessment.save(
+        update_fields=["state", "submitted_by", "submitted_at", "version", "updated_at"]
+    )
     _step(assessment, AssessmentAction.SUBMIT, AssessmentState.DRAFT, actor, note)
     return assessment
 
@@ -1030,7 +1040,10 @@ def assessment_return(*, assessment: Assessment, actor: User, note: str) -> Asse
         raise ValidationError({"note": _("请填写退回原因。")})
     assessment.state = AssessmentState.DRAFT
     assessment.submitted_by = assessment.submitted_at = None
-    assessment.save(update_fields=["state", "submitted_by", "submitted_at", "updated_at"])
+    _touch(assessment)
+    assessment.save(
+        update_fields=["state", "submitted_by", "submitted_at", "version", "updated_at"]
+    )
     _step(assessment, AssessmentAction.RETURN, AssessmentState.SUBMITTED, actor, note)
     return assessment
 
@@ -1116,7 +1129,8 @@ def assessment_finalize(
     now = timezone.now()
     for a in todo:
         a.state, a.finalized_by, a.finalized_at = AssessmentState.FINALIZED, actor, now
-        a.save(update_fields=["state", "finalized_by", "finalized_at", "updated_at"])
+        _touch(a)
+        a.save(update_fields=["state", "finalized_by", "finalized_at", "version", "updated_at"])
         _step(a, AssessmentAction.FINALIZE, AssessmentState.SUBMITTED, actor, note)
     for year in sorted({a.year for a in todo}):
         year_lock_set(
