@@ -725,6 +725,7 @@ class YearLock(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="year_locks",
+        db_index=False,  # the partial unique index below leads with it
     )
     village = models.ForeignKey(
         Village,
@@ -733,6 +734,7 @@ class YearLock(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="year_locks",
+        db_index=False,  # the partial unique index below leads with it
     )
     reason = models.CharField(_("锁定原因"), max_length=200)
     locked_by = models.ForeignKey(

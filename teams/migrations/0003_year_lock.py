@@ -24,9 +24,9 @@ class Migration(migrations.Migration):
                 ('year', models.PositiveSmallIntegerField(verbose_name='年度')),
                 ('reason', models.CharField(max_length=200, verbose_name='锁定原因')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='锁定时间')),
-                ('cadre', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='year_locks', to='teams.cadre', verbose_name='干部')),
+                ('cadre', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='year_locks', to='teams.cadre', verbose_name='干部')),
                 ('locked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='锁定人')),
-                ('village', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='year_locks', to='villages.village', verbose_name='村')),
+                ('village', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='year_locks', to='villages.village', verbose_name='村')),
             ],
             options={
                 'verbose_name': '年度锁定',
