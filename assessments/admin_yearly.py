@@ -110,6 +110,19 @@ class YearlySchemeForm(forms.ModelForm):
             ceilings.append((int(parts[0]), parts[1]))
         return ceilings
 
+    def clean(self):
+        """The service's own checks of the scale, shown on the fields they concern."""
+        data = super().clean()
+        if "grades_text" in data and "ceilings_text" in data:
+            try:
+                services.yearly_scale_check(
+                    grades=data["grades_text"], ceilings=data["ceilings_text"]
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(f"{field}_text", errors)
+        return data
+
 
 @admin.register(YearlyScheme)
 class YearlySchemeAdmin(ScopedAdminMixin, admin.ModelAdmin):
@@ -253,6 +266,9 @@ class ScoreInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("assessments.view_assessment")  # part of the assessment
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("entered_by", "assessment__scheme")
 
@@ -273,6 +289,9 @@ class StepInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("assessments.view_assessment")  # part of the assessment
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
@@ -446,9 +465,6 @@ class AssessmentAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
         "finalized_at",
     )
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("scheme")
-
     def has_add_permission(self, request):
         return False  # filled from the data (the fill page and the refill action)
 
@@ -539,9 +555,6 @@ class AssessmentAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
                 assessment=assessment, actor=request.user, grade=grade or None, reason=reason
             )
 
-    def save_related(self, request, form, formsets, change):
-        pass  # the inlines are read-only
-
     # --- actions ------------------------------------------------------------------------
 
     def _each(self, request, queryset, form, title, apply):
@@ -554,10 +567,11 @@ class AssessmentAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
     def _bound(self, request, form_class):
         return form_class(request.POST if "apply" in request.POST else None)
 
-    @admin.action(description=_("按数据重新计算所选考核所在县、年度"))
+    def has_fill_permission(self, request):
+        return request.user.has_perm("assessments.add_assessmentrun")
+
+    @admin.action(description=_("按数据重新计算所选考核所在县、年度"), permissions=["fill"])
     def refill(self, request, queryset):
-        if not request.user.has_perm("assessments.add_assessmentrun"):
-            raise PermissionDenied
         pairs = set(queryset.values_list("county", "year"))
         counties = Region.objects.in_bulk({c for c, _y in pairs})
         for county_id, year in sorted(pairs):
@@ -574,7 +588,7 @@ class AssessmentAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
                     % {"county": run.county.name, "year": run.year},
                 )
 
-    @admin.action(description=_("提交所选考核"))
+    @admin.action(description=_("提交所选考核"), permissions=["change"])
     def submit(self, request, queryset):
         return self._each(
             request,
@@ -586,7 +600,7 @@ class AssessmentAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("退回为草稿"))
+    @admin.action(description=_("退回为草稿"), permissions=["change"])
     def return_to_draft(self, request, queryset):
         return self._each(
             request,
@@ -598,7 +612,7 @@ class AssessmentAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("按名额调整最高等次（草稿）"))
+    @admin.action(description=_("按名额调整最高等次（草稿）"), permissions=["change"])
     def apply_quota(self, request, queryset):
         """For each county, year and kind among the selection, lower the drafts' top grades
         beyond the quota in order of total."""
@@ -693,7 +707,7 @@ class AssessmentAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
     def fill_view(self, request):
         """Queue the filling of a county's yearly assessments from the data as a job, and
         show the recent jobs."""
-        if not request.user.has_perm("assessments.add_assessmentrun"):
+        if not self.has_fill_permission(request):
             raise PermissionDenied
         form = FillForm(request.POST or None, user=request.user)
         if request.method == "POST" and form.is_valid():
@@ -723,7 +737,5 @@ class AssessmentAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/assessments/assessment_fill.html", context)
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = (extra_context or {}) | {
-            "can_fill": request.user.has_perm("assessments.add_assessmentrun")
-        }
+        extra_context = (extra_context or {}) | {"can_fill": self.has_fill_permission(request)}
         return super().changelist_view(request, extra_context)

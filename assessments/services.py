@@ -618,6 +618,13 @@ def _clean_ceilings(
     return made
 
 
+def yearly_scale_check(
+    *, grades: Sequence[tuple[str, Any]], ceilings: Sequence[tuple[int, str]]
+) -> None:
+    """Check a grade scale and its ceilings as `yearly_scheme_set` will (for forms)."""
+    _clean_ceilings(ceilings, _clean_grades(grades))
+
+
 @transaction.atomic
 def yearly_scheme_set(
     *,

@@ -56,10 +56,10 @@ def unit_only(world, region=None, **over):
     )
 
 
-def grow(world, villages: int, per_team: int = 3) -> list:
+def grow(world, villages: int, per_team: int = 3, start: int = 0) -> list:
     """New villages of county A, each with a team of `per_team` cadres; returns the cadres."""
     made = []
-    for i in range(villages):
+    for i in range(start, start + villages):
         village = f.village(f"140121100{400 + i:03d}", f"考核村{i}", world.township_a)
         unit = f.unit(f"清徐县考核局{i}", world.county_a)
         team = f.team(village, unit)
