@@ -599,9 +599,12 @@ def _clean_ceilings(
     """Each: a number of unexplained absences and the best grade then allowed (by name, not
     the top grade); more absences never allow a better grade."""
     rank_of = {g.name: g.rank for g in grades}
+    try:
+        ceilings = sorted(((int(count), (name or "").strip()) for count, name in ceilings))
+    except (TypeError, ValueError):
+        raise ValidationError({"ceilings": _("缺勤次数应为正整数。")}) from None
     made = []
-    for count, name in sorted(ceilings, key=lambda c: int(c[0])):
-        count, name = int(count), (name or "").strip()
+    for count, name in ceilings:
         if count < 1:
             raise ValidationError({"ceilings": _("缺勤次数应为正整数。")})
         if any(c.absences == count for c in made):

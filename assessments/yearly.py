@@ -42,6 +42,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Length, TruncMonth
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from households.models import Household, HouseholdYear, Pairing, VillageIncomeLine, VisitLog
 from teams.compliance import CadreCompliance, presence_compliance
@@ -70,7 +71,11 @@ from .models import (
 
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
-PERIOD_NAMES = {"week": _("周"), "month": _("月"), "year": _("年度")}
+PERIOD_NAMES = {
+    "week": gettext_lazy("周"),
+    "month": gettext_lazy("月"),
+    "year": gettext_lazy("年度"),
+}
 
 
 def number(value: Decimal) -> str:

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from assessments import services
 from assessments.models import (
@@ -229,6 +230,42 @@ def test_a_moved_cadre_is_graded_by_the_last_county(world):
         world.team_b,
         world.village_b,
     )
+
+
+def test_the_fill_runs_the_same_queries_at_two_sizes(world):
+    """A county's fill reads and writes in a fixed number of statements, however many
+    cadres, teams, households, visits and findings it has (so the job scales)."""
+
+    def refill_queries() -> int:
+        fill(world)  # creates what is new
+        with CaptureQueriesContext(connection) as ctx:
+            fill(world)  # the measured run updates every draft
+        return len(ctx.captured_queries)
+
+    def busy(cadres):
+        for cadre in cadres:
+            household = f.household(cadre.assignments.get().team.village, f"{cadre.pk:012d}9")
+            f.member(household, "户主", relation="head")
+            f.income(household, dt.date(2026, 3, 1), wage=500)
+            hs.pairing_assign(household=household, cadre=cadre, start=dt.date(2026, 1, 1))
+            hs.visit_record(
+                household=household,
+                cadre=cadre,
+                visited_on=dt.date(2026, 3, 9),
+                kind="in_person",
+                seen="正常",
+                client_key=uuid.uuid4(),
+            )
+            presence.attendance_record_absence(
+                cadre=cadre, day=dt.date(2026, 3, 10), actor=None, note="暗访不在村"
+            )
+
+    busy(grow(world, 1))
+    small = refill_queries()
+    busy(grow(world, 5, start=1))
+    large = refill_queries()
+    assert Assessment.objects.filter(county=world.county_a).count() == 2 + 6 * 4
+    assert small == large
 
 
 def test_without_a_scheme_nothing_is_filled(world):
