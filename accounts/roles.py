@@ -71,6 +71,9 @@ _BUSINESS = {
         "monthlyranking",
         "rankingrun",
         "escalation",
+        "yearlyscheme",
+        "assessment",
+        "assessmentrun",
     ),
 }
 
@@ -93,6 +96,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _perms({"teams": _BUSINESS["teams"]}, _EDIT)
         | _perms({"households": _BUSINESS["households"]}, _EDIT)
         | _perms({"assessments": _BUSINESS["assessments"]}, _EDIT)
+        | {"assessments.finalize_assessment"}  # the county finalizes its yearly grades
         | _perms({"accounts": ("user",)}, _EDIT)
     ),
     Role.TOWNSHIP_ADMIN: frozenset(

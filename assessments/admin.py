@@ -626,3 +626,6 @@ class EscalationAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
                 note=d["note"],
             ),
         )
+
+
+from . import admin_yearly  # noqa: E402, F401 - registers the yearly assessment admins

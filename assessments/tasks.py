@@ -31,3 +31,12 @@ def monthly_rankings_task() -> int:
         for county in counties:
             ranking_request(county=county, period=last_month)
     return len(counties)
+
+
+@shared_task(acks_late=True, soft_time_limit=900, time_limit=960)
+def assessment_fill_task(run_id: int) -> None:
+    from assessments.services import assessment_fill_run
+    from common.audit import Source, audit_context
+
+    with audit_context(source=Source.TASK):
+        assessment_fill_run(run_id=run_id)  # claims the row; a redelivery is a no-op

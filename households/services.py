@@ -21,6 +21,7 @@ from common.people import (
     validate_id_number,
     validate_phone,
 )
+from teams.locks import year_lock_check
 from teams.models import Cadre
 from teams.presence import active_assignment
 from villages.models import Region, Village, significant_prefix
@@ -313,6 +314,7 @@ def income_record_save(*, household: Household, month: dt.date, **amounts: Decim
         month = month.replace(day=1)
     if month > timezone.localdate():
         raise ValidationError({"month": _("不能登记未来月份的收入。")})
+    year_lock_check(years=[month.year], village_id=household.village_id, what=_("登记收入"))
     record = IncomeRecord.objects.filter(household=household, month=month).first()
     if record is None:
         record = IncomeRecord(household=household, month=month)
@@ -664,6 +666,12 @@ def visit_record(
         raise ValidationError({"visited_on": _("走访日期不能早于到岗日期。")})
     if not (seen or "").strip():
         raise ValidationError({"seen": _("请填写走访情况。")})
+    year_lock_check(
+        years=[visited_on.year],
+        cadre_id=cadre.pk,
+        village_id=household.village_id,
+        what=_("记录走访"),
+    )
     lat, lon = parse_position(latitude, longitude)
     visit = VisitLog(
         household=household,

@@ -694,3 +694,83 @@ class DiaryEntry(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.cadre} {self.day:%Y-%m-%d}"
+
+
+# --- year locks: a finalized yearly assessment closes that year's records ------------------
+
+
+class YearLockQuerySet(ScopedQuerySet):
+    """Visible where the locked village is, or where the locked cadre's record is kept."""
+
+    scope_path = "village__code"
+
+    def scope_q(self, prefix: str) -> Q:
+        return Q(village__code__startswith=prefix) | Q(cadre__region__code__startswith=prefix)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent())
+class YearLock(models.Model):
+    """A year of a cadre's or a village's records closed by a finalized yearly assessment
+    (年度考核定格). A cadre's lock closes that year of their attendance, leave, absences and
+    visits; a village's lock closes that year of the presence of anyone on its team, the
+    visits to its households and their incomes. Written by the assessments app when it
+    finalizes (teams.locks.year_lock_set), checked by the services of teams and households
+    (teams.locks.year_lock_check) in one indexed query; never removed."""
+
+    year = models.PositiveSmallIntegerField(_("年度"))
+    cadre = models.ForeignKey(
+        Cadre,
+        verbose_name=_("干部"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="year_locks",
+        db_index=False,  # the partial unique index below leads with it
+    )
+    village = models.ForeignKey(
+        Village,
+        verbose_name=_("村"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="year_locks",
+        db_index=False,  # the partial unique index below leads with it
+    )
+    reason = models.CharField(_("锁定原因"), max_length=200)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("锁定人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("锁定时间"), auto_now_add=True)
+
+    objects = YearLockQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("年度锁定")
+        verbose_name_plural = _("年度锁定")
+        ordering = ["-year", "id"]
+        constraints = [
+            # These partial unique indexes are also the indexes the lock check uses.
+            models.UniqueConstraint(
+                fields=["cadre", "year"],
+                condition=Q(cadre__isnull=False),
+                name="year_lock_cadre_year",
+            ),
+            models.UniqueConstraint(
+                fields=["village", "year"],
+                condition=Q(village__isnull=False),
+                name="year_lock_village_year",
+            ),
+            models.CheckConstraint(
+                condition=Q(cadre__isnull=False, village__isnull=True)
+                | Q(cadre__isnull=True, village__isnull=False),
+                name="year_lock_one_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.cadre or self.village}"

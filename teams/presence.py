@@ -16,6 +16,7 @@ from common.errors import ApplicationError
 from common.geo import parse_position
 from villages.models import Region, significant_prefix
 
+from .locks import year_lock_check
 from .models import (
     BUSINESS_KINDS,
     AbsenceKind,
@@ -114,6 +115,12 @@ def attendance_check_in(
     assignment = active_assignment(cadre)
     if day < assignment.start:
         raise ApplicationError(_("到岗日期之前不能签到。"))
+    year_lock_check(
+        years=[day.year],
+        cadre_id=cadre.pk,
+        village_id=assignment.team.village_id,
+        what=_("签到"),
+    )
     lat, lon = parse_position(latitude, longitude)
     Cadre.objects.select_for_update().filter(pk=cadre.pk).first()
     row = Attendance.objects.filter(cadre=cadre, day=day).first()
@@ -158,6 +165,12 @@ def attendance_record_absence(
     )
     if assignment is None:
         raise ApplicationError(_("该干部在%s没有驻村任职。") % day.isoformat())
+    year_lock_check(
+        years=[day.year],
+        cadre_id=cadre.pk,
+        village_id=assignment.team.village_id,
+        what=_("记录缺勤"),
+    )
     Cadre.objects.select_for_update().filter(pk=cadre.pk).first()
     row = Attendance.objects.filter(cadre=cadre, day=day).first() or Attendance(
         cadre=cadre, team=assignment.team, day=day
@@ -205,6 +218,12 @@ def leave_request_submit(
     assignment = active_assignment(cadre)
     if start < assignment.start:
         raise ValidationError({"start": _("开始日期不能早于到岗日期。")})
+    year_lock_check(
+        years=range(start.year, end.year + 1),
+        cadre_id=cadre.pk,
+        village_id=assignment.team.village_id,
+        what=_("请假或报备外出"),
+    )
     Cadre.objects.select_for_update().filter(pk=cadre.pk).first()
     overlap = (
         LeaveRequest.objects.filter(cadre=cadre, start__lte=end, end__gte=start)
@@ -241,6 +260,15 @@ def leave_request_submit(
     leave.full_clean(validate_constraints=False)
     leave.save()
     return leave
+
+
+def _check_leave_unlocked(leave: LeaveRequest, what: str) -> None:
+    year_lock_check(
+        years=range(leave.start.year, leave.end.year + 1),
+        cadre_id=leave.cadre_id,
+        team_id=leave.team_id,
+        what=what,
+    )
 
 
 def can_decide(actor: User, leave: LeaveRequest) -> str | None:
@@ -287,6 +315,7 @@ def leave_request_decide(
     refusal = can_decide(actor, leave)
     if refusal:
         raise ApplicationError(refusal)
+    _check_leave_unlocked(leave, _("审批请假"))
     if not approve and not (note or "").strip():
         raise ValidationError({"note": _("不批准时请填写意见。")})
     leave.status = target
@@ -309,6 +338,7 @@ def leave_request_cancel(*, leave: LeaveRequest, cadre: Cadre) -> LeaveRequest:
         leave.status == LeaveStatus.FILED and leave.start <= timezone.localdate()
     ):
         raise ApplicationError(_("该申请已%s，不能撤回。") % leave.get_status_display())
+    _check_leave_unlocked(leave, _("撤回请假"))
     leave.status = LeaveStatus.CANCELLED
     leave.save(update_fields=["status", "updated_at"])
     return leave

@@ -79,6 +79,10 @@ class World:
     ranking_b: object = None
     escalation_a: object = None
     escalation_b: object = None
+    yearly_scheme_a: object = None
+    yearly_scheme_b: object = None
+    assessment_a: object = None
+    assessment_b: object = None
 
 
 @pytest.fixture
@@ -222,4 +226,35 @@ def world(db) -> World:
         setattr(w, f"ranking_{key}", ranking)
         (escalation,) = assessments.escalation_derive(county=county, period=last_month)
         setattr(w, f"escalation_{key}", escalation)
+
+    # --- yearly assessment: a scheme per county and the 2026 assessments filled from the data
+    from assessments.models import Assessment
+
+    for key, county, cadre in (("a", county_a, cadre_a), ("b", county_b, cadre_b)):
+        yearly = assessments.yearly_scheme_set(region=county, from_year=2026, **YEARLY_SCHEME)
+        setattr(w, f"yearly_scheme_{key}", yearly)
+        assessments.assessment_fill(county=county, year=2026)
+        setattr(w, f"assessment_{key}", Assessment.objects.get(cadre=cadre, year=2026))
     return w
+
+
+# The yearly scheme of the world's counties (the zpol.cn county's four grades and ceilings).
+YEARLY_SCHEME = {
+    "name": "驻村干部年度考核",
+    "presence_weight": Decimal(30),
+    "visits_weight": Decimal(20),
+    "findings_weight": Decimal(10),
+    "income_weight": Decimal(10),
+    "unit_weight": Decimal(10),
+    "township_weight": Decimal(10),
+    "survey_weight": Decimal(10),
+    "minor_deduction": Decimal(2),
+    "general_deduction": Decimal(5),
+    "serious_deduction": Decimal(10),
+    "major_deduction": Decimal(20),
+    "overdue_deduction": Decimal(5),
+    "top_quota": Decimal(25),
+    "quota_rounding": "floor",
+    "grades": [("优秀", 90), ("称职", 75), ("基本称职", 60), ("不称职", 0)],
+    "ceilings": [(1, "称职"), (2, "基本称职"), (3, "不称职")],
+}

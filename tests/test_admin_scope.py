@@ -17,11 +17,13 @@ def pairs(world):
     """(in scope, out of scope) for every scoped model in the admin."""
     from accounts.models import User
     from assessments.models import (
+        Assessment,
         Escalation,
         Finding,
         IndicatorScheme,
         Inspection,
         MonthlyRanking,
+        YearlyScheme,
     )
     from households.models import (
         Household,
@@ -72,6 +74,8 @@ def pairs(world):
         IndicatorScheme: (world.scheme_a, world.scheme_b),
         MonthlyRanking: (world.ranking_a, world.ranking_b),
         Escalation: (world.escalation_a, world.escalation_b),
+        YearlyScheme: (world.yearly_scheme_a, world.yearly_scheme_b),
+        Assessment: (world.assessment_a, world.assessment_b),
     }
 
 
