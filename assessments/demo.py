@@ -1,11 +1,14 @@
 """Demo oversight (seed_demo's third part): an indicator scheme per county, last month's
 inspection of a few villages per county with findings at every stage of the ledger (one of
-them an absence found in the village, one serious), and last month's ranking with the
-escalation steps it leads to. Everything goes through the services, like a county's work.
+them an absence found in the village, one serious), last month's ranking with the escalation
+steps it leads to, and a yearly scheme (the four grades of domain.md §1 with the absence
+ceilings and a 25 % quota on 优秀) with this year's assessments filled as drafts. Everything
+goes through the services, like a county's work.
 """
 
 import datetime as dt
 import random
+from decimal import Decimal
 
 from teams.models import Assignment, AssignmentStatus
 from villages.models import Level, Region
@@ -24,13 +27,34 @@ FINDINGS = (
 )
 
 
+YEARLY = {
+    "name": "驻村干部年度考核",
+    "presence_weight": Decimal(30),
+    "visits_weight": Decimal(20),
+    "findings_weight": Decimal(10),
+    "income_weight": Decimal(10),
+    "unit_weight": Decimal(10),
+    "township_weight": Decimal(10),
+    "survey_weight": Decimal(10),
+    "minor_deduction": Decimal(2),
+    "general_deduction": Decimal(5),
+    "serious_deduction": Decimal(10),
+    "major_deduction": Decimal(20),
+    "overdue_deduction": Decimal(5),
+    "top_quota": Decimal(25),
+    "quota_rounding": "floor",
+    "grades": [("优秀", 90), ("称职", 75), ("基本称职", 60), ("不称职", 0)],
+    "ceilings": [(1, "称职"), (2, "基本称职"), (3, "不称职")],
+}
+
+
 class OversightSeeder:
     def __init__(self, *, rnd: random.Random, today: dt.date):
         self.rnd, self.today = rnd, today
         self.period = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
     def seed(self) -> dict[str, int]:
-        counts = {"schemes": 0, "inspections": 0, "findings": 0, "rankings": 0}
+        counts = {"schemes": 0, "inspections": 0, "findings": 0, "rankings": 0, "assessments": 0}
         for county in Region.objects.filter(level=Level.COUNTY).order_by("code"):
             self.scheme(county)
             counts["schemes"] += 1
@@ -39,6 +63,9 @@ class OversightSeeder:
             rankings = services.ranking_compute(county=county, period=self.period, today=self.today)
             services.escalation_derive(county=county, period=self.period)
             counts["rankings"] += len(rankings)
+            services.yearly_scheme_set(region=county, from_year=self.today.year, **YEARLY)
+            filled = services.assessment_fill(county=county, year=self.today.year, today=self.today)
+            counts["assessments"] += filled["created"]
         return counts
 
     def scheme(self, county: Region) -> None:
