@@ -79,6 +79,10 @@ class World:
     ranking_b: object = None
     escalation_a: object = None
     escalation_b: object = None
+    circular_rule_a: object = None
+    circular_rule_b: object = None
+    circular_a: object = None
+    circular_b: object = None
 
 
 @pytest.fixture
@@ -222,4 +226,22 @@ def world(db) -> World:
         setattr(w, f"ranking_{key}", ranking)
         (escalation,) = assessments.escalation_derive(county=county, period=last_month)
         setattr(w, f"escalation_{key}", escalation)
+
+    # --- circulars (reports): a rule and last month's draft per county ---
+    from reports import services as reports
+
+    for key, county, prefix in (("a", county_a, "清驻组"), ("b", county_b, "阳驻组")):
+        rule = reports.circular_rule_set(
+            region=county,
+            effective_from=dt.date(2026, 1, 1),
+            name="月度红黑榜",
+            red_count=3,
+            black_count=3,
+            issuer=f"{county.name}驻村工作领导小组办公室",
+            number_prefix=prefix,
+            red_consequence="年终考核加分，评先评优优先考虑。",
+            black_consequence="年终考核扣分，约谈工作队长。",
+        )
+        setattr(w, f"circular_rule_{key}", rule)
+        setattr(w, f"circular_{key}", reports.circular_build(county=county, period=last_month))
     return w
