@@ -373,6 +373,21 @@ def circular_entry_update(
 
 
 @transaction.atomic
+def circular_entry_remove(*, entry: CircularEntry, actor: User | None) -> None:
+    """Take a team off a draft's list (a staff decision, e.g. in a correction); the later
+    entries of that list move up one place."""
+    entry = CircularEntry.objects.get(pk=entry.pk)
+    _locked_draft(entry.circular_id, _("已发布的通报不能修改；如需修改，请发布更正。"))
+    entry.delete()
+    later = CircularEntry.objects.filter(
+        circular_id=entry.circular_id, kind=entry.kind, order__gt=entry.order
+    ).order_by("order")
+    for other in later:  # one by one, upwards: the (list, order) key stays unique throughout
+        other.order -= 1
+        other.save(update_fields=["order", "updated_at"])
+
+
+@transaction.atomic
 def circular_delete(*, circular: Circular, actor: User | None) -> None:
     """Discard a draft (with its entries). A published circular is never deleted."""
     circular = _locked_draft(circular.pk, _("已发布的通报不能删除；如需修改，请发布更正。"))
