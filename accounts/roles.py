@@ -72,6 +72,13 @@ _BUSINESS = {
         "rankingrun",
         "escalation",
     ),
+    "reports": (
+        "circularrule",
+        "circular",
+        "circularentry",
+        "circularevent",
+        "circularrun",
+    ),
 }
 
 
@@ -93,6 +100,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _perms({"teams": _BUSINESS["teams"]}, _EDIT)
         | _perms({"households": _BUSINESS["households"]}, _EDIT)
         | _perms({"assessments": _BUSINESS["assessments"]}, _EDIT)
+        | _perms({"reports": _BUSINESS["reports"]}, _EDIT)
+        # Drafts may be discarded; publishing (and correcting) is its own grant.
+        | {"reports.delete_circular", "reports.publish_circular"}
         | _perms({"accounts": ("user",)}, _EDIT)
     ),
     Role.TOWNSHIP_ADMIN: frozenset(

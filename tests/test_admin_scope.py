@@ -34,6 +34,7 @@ def pairs(world):
         ReportBand,
         VisitLog,
     )
+    from reports.models import Circular, CircularRule
     from teams.models import (
         Assignment,
         Attendance,
@@ -72,6 +73,8 @@ def pairs(world):
         IndicatorScheme: (world.scheme_a, world.scheme_b),
         MonthlyRanking: (world.ranking_a, world.ranking_b),
         Escalation: (world.escalation_a, world.escalation_b),
+        CircularRule: (world.circular_rule_a, world.circular_rule_b),
+        Circular: (world.circular_a, world.circular_b),
     }
 
 

@@ -5,6 +5,7 @@ task drafts last month for the counties whose ranking succeeded."""
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from assessments.models import MonthlyRanking, RankingRun
 from common.errors import ApplicationError
@@ -84,7 +85,7 @@ def test_failures_are_told_in_chinese(world, crafted):
     run = run_job(world.county_a)
     assert (run.status, run.error) == ("failed", "清徐县尚未设置红黑榜通报规则。")
     assert not Circular.objects.filter(county=world.county_a).exists()
-    with pytest.raises(Exception, match="请选择县"):
+    with pytest.raises(ValidationError, match="请选择县"):
         services.circular_build(county=world.township_a, period=OCTOBER)
 
 
@@ -95,7 +96,7 @@ def test_request_is_queued_after_commit_once(world, django_capture_on_commit_cal
     assert first == again
     assert first.period == OCTOBER
     assert len(callbacks) == 1
-    with pytest.raises(Exception, match="不能生成未来月份的通报"):
+    with pytest.raises(ValidationError, match="不能生成未来月份的通报"):
         services.circular_request(county=world.county_a, period=dt.date(2026, 12, 1))
 
 

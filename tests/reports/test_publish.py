@@ -129,9 +129,9 @@ def test_services_refuse_edits_of_a_published_circular(world, draft):
 
 
 def refused(action):
-    with pytest.raises(IntegrityError, match="reports: .* (cannot be changed|are frozen)"):
-        with transaction.atomic():
-            action()
+    frozen = r"reports: .* (cannot be changed|are frozen)"
+    with pytest.raises(IntegrityError, match=frozen), transaction.atomic():
+        action()
 
 
 def test_the_database_refuses_too(world, draft):
