@@ -201,6 +201,7 @@ def _list_table(document, entries: Iterable[CircularEntry]):
     table = document.add_table(rows=1 + len(entries), cols=len(LIST_COLUMNS))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
     for i, (title, width) in enumerate(LIST_COLUMNS):
         _cell(table.rows[0].cells[i], str(title), header=True)
         for row in table.rows:
