@@ -15,7 +15,7 @@ from reports import services
 from reports.models import Circular, CircularRun
 
 from .. import factories as f
-from .conftest import OCTOBER, place
+from .builders import OCTOBER, place
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from reports import services
 from reports.models import Circular, CircularEvent, CircularRun
 from reports.tasks import monthly_circulars_task
 
-from .conftest import OCTOBER, place
+from .builders import OCTOBER, place
 
 
 def run_job(county, period=OCTOBER):

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from reports import services
 
-from .conftest import OCTOBER
+from .builders import OCTOBER
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from common.errors import ApplicationError
 from reports import services
 from reports.models import Circular, CircularEntry, CircularSerial
 
-from .conftest import OCTOBER, add_teams, place
+from .builders import OCTOBER, add_teams, place
 
 
 @pytest.fixture

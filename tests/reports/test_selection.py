@@ -7,7 +7,7 @@ from reports import services
 from reports.circulars import rule_for
 from reports.models import EntryKind
 
-from .conftest import OCTOBER, add_teams, place, serious_finding
+from .builders import OCTOBER, add_teams, place, serious_finding
 
 
 def lists(circular):
