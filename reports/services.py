@@ -311,8 +311,13 @@ def circulars_request_due(*, period: dt.date) -> int:
 # --- wording of a draft --------------------------------------------------------------------
 
 
+def _locked(pk: int) -> Circular:
+    """The circular, its row locked (not its county's) until the transaction ends."""
+    return Circular.objects.select_for_update(of=("self",)).select_related("county").get(pk=pk)
+
+
 def _locked_draft(pk: int, refusal: str) -> Circular:
-    circular = Circular.objects.select_for_update().select_related("county").get(pk=pk)
+    circular = _locked(pk)
     if circular.status != CircularStatus.DRAFT:
         raise ApplicationError(refusal, extra={"status": circular.status})
     return circular
@@ -424,7 +429,7 @@ def circular_publish(
     """Publish a draft: give it the next number of its prefix and year, freeze it, mark the
     circular it corrects superseded, and record its black list on the month's rankings (the
     escalations follow). Publishing again changes nothing."""
-    circular = Circular.objects.select_for_update().select_related("county").get(pk=circular.pk)
+    circular = _locked(circular.pk)
     if circular.status == CircularStatus.PUBLISHED:
         return circular
     if circular.status == CircularStatus.SUPERSEDED:
@@ -494,7 +499,7 @@ def circular_publish(
 def circular_correct(*, circular: Circular, actor: User | None, reason: str) -> Circular:
     """发布更正: a new draft copying a published circular (wording and entries), which
     supersedes it once published. Asking again returns the draft already made."""
-    old = Circular.objects.select_for_update().select_related("county").get(pk=circular.pk)
+    old = _locked(circular.pk)
     if old.status == CircularStatus.DRAFT:
         raise ApplicationError(_("草稿可以直接修改，无需发布更正。"))
     if old.status == CircularStatus.SUPERSEDED:
