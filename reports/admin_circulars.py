@@ -4,6 +4,7 @@ files of each circular (out of scope: 404 like a missing id)."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -159,6 +160,10 @@ class StepInline(admin.TabularInline):
 
 
 class CircularForm(forms.ModelForm):
+    # The draft's revision as loaded: a save over someone else's change is refused by
+    # circular_update.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
     class Meta:
         model = Circular
         fields = ("title", "recipients", "body", "closing", "correction_reason")
@@ -169,6 +174,11 @@ class CircularForm(forms.ModelForm):
             "closing": forms.Textarea(attrs={"rows": 4}),
             "correction_reason": forms.Textarea(attrs={"rows": 3}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "version" in self.fields and self.instance.pk:
+            self.fields["version"].initial = self.instance.revision
 
     def _post_clean(self):
         from django.forms.models import construct_instance
@@ -248,6 +258,8 @@ class CircularAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
             "body",
             "closing",
         ]
+        if obj is not None and obj.status == CircularStatus.DRAFT:
+            fields.append("version")
         if obj is not None and obj.supersedes_id:
             fields += ["supersedes_link", "correction_reason"]
         if obj is not None and obj.status != CircularStatus.DRAFT:
@@ -340,6 +352,7 @@ class CircularAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
             body=data["body"],
             closing=data["closing"],
             correction_reason=data.get("correction_reason") if obj.supersedes_id else None,
+            revision=data.get("version"),
         )
 
     def save_related(self, request, form, formsets, change):
@@ -506,6 +519,14 @@ class CircularAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/reports/circular_build.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        posted = request.POST.get("version") if request.method == "POST" else None
+        if posted is not None:
+            # Changed since the page was loaded (worded, entries edited, rebuilt): say so before
+            # the form trips over entries a rebuild replaced. The service checks again, locked.
+            current = self.get_object(request, unquote(object_id))
+            if current is not None and str(current.revision) != posted:
+                self.message_user(request, services.conflict_message(), messages.ERROR)
+                return HttpResponseRedirect(request.path)
         extra_context = {
             **(extra_context or {}),
             "can_publish": request.user.has_perm("reports.publish_circular"),

@@ -216,6 +216,12 @@ class Circular(BaseModel):
     correction_reason = models.TextField(_("更正说明"), blank=True)
     superseded_at = models.DateTimeField(_("被更正时间"), null=True, blank=True)
     built_at = models.DateTimeField(_("生成时间"), null=True, blank=True)
+    revision = models.PositiveIntegerField(
+        _("修改次数"),
+        default=0,
+        editable=False,
+        help_text=_("每次修改草稿（含名单、重新生成）加一。"),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("生成人"),

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -226,8 +226,11 @@ def circular_build(*, county: Region, period: dt.date, actor: User | None = None
     else:
         draft.rule, draft.issuer, draft.number_prefix = rule, rule.issuer, rule.number_prefix
         draft.built_at = now
+        draft.revision += 1
         draft.full_clean()
-        draft.save(update_fields=["rule", "issuer", "number_prefix", "built_at", "updated_at"])
+        draft.save(
+            update_fields=["rule", "issuer", "number_prefix", "built_at", "revision", "updated_at"]
+        )
         draft.entries.all().delete()
         action, old = CircularEvent.Action.REBUILT, CircularStatus.DRAFT
     consequence = {EntryKind.RED: rule.red_consequence, EntryKind.BLACK: rule.black_consequence}
@@ -311,6 +314,24 @@ def circulars_request_due(*, period: dt.date) -> int:
 # --- wording of a draft --------------------------------------------------------------------
 
 
+def conflict_message() -> str:
+    return _("该通报草稿已被他人修改或已重新生成，请刷新页面后再修改。")
+
+
+def _touch(circular_id: int) -> None:
+    """An entry changed: the draft changed (its revision moves on)."""
+    Circular.objects.filter(pk=circular_id).update(
+        revision=F("revision") + 1, updated_at=timezone.now()
+    )
+
+
+def _entry(pk: int) -> CircularEntry:
+    entry = CircularEntry.objects.filter(pk=pk).first()
+    if entry is None:
+        raise ApplicationError(conflict_message())
+    return entry
+
+
 def _locked(pk: int) -> Circular:
     """The circular, its row locked (not its county's) until the transaction ends."""
     return Circular.objects.select_for_update(of=("self",)).select_related("county").get(pk=pk)
@@ -333,10 +354,15 @@ def circular_update(
     body: str,
     closing: str,
     correction_reason: str | None = None,
+    revision: int | None = None,
 ) -> Circular:
     """Word a draft: title, recipients, opening, closing (and, for a correction, why it
-    corrects)."""
+    corrects). `revision` is the draft's revision as the editor loaded it: a draft changed
+    since (worded by someone else, its entries edited, or rebuilt) is refused, never
+    silently overwritten."""
     circular = _locked_draft(circular.pk, _("已发布的通报不能修改；如需修改，请发布更正。"))
+    if revision is not None and circular.revision != revision:
+        raise ApplicationError(conflict_message(), extra={"revision": circular.revision})
     values = {"title": title, "recipients": recipients, "body": body, "closing": closing}
     if correction_reason is not None:
         if correction_reason.strip() and circular.supersedes_id is None:
@@ -352,8 +378,9 @@ def circular_update(
             changed.append(name)
     if not changed:
         return circular
+    circular.revision += 1
     circular.full_clean()
-    circular.save(update_fields=[*changed, "updated_at"])
+    circular.save(update_fields=[*changed, "revision", "updated_at"])
     return circular
 
 
@@ -362,8 +389,8 @@ def circular_entry_update(
     *, entry: CircularEntry, actor: User | None, facts: str, consequence: str
 ) -> CircularEntry:
     """Word an entry of a draft: the facts that put the team there and the consequence."""
-    entry = CircularEntry.objects.get(pk=entry.pk)
     _locked_draft(entry.circular_id, _("已发布的通报不能修改；如需修改，请发布更正。"))
+    entry = _entry(entry.pk)
     facts, consequence = (facts or "").strip(), (consequence or "").strip()
     if not facts:
         raise ValidationError({"facts": _("请填写列入事实。")})
@@ -374,6 +401,7 @@ def circular_entry_update(
     entry.facts, entry.consequence = facts, consequence
     entry.full_clean()
     entry.save(update_fields=["facts", "consequence", "updated_at"])
+    _touch(entry.circular_id)
     return entry
 
 
@@ -381,8 +409,8 @@ def circular_entry_update(
 def circular_entry_remove(*, entry: CircularEntry, actor: User | None) -> None:
     """Take a team off a draft's list (a staff decision, e.g. in a correction); the later
     entries of that list move up one place."""
-    entry = CircularEntry.objects.get(pk=entry.pk)
     _locked_draft(entry.circular_id, _("已发布的通报不能修改；如需修改，请发布更正。"))
+    entry = _entry(entry.pk)
     entry.delete()
     later = CircularEntry.objects.filter(
         circular_id=entry.circular_id, kind=entry.kind, order__gt=entry.order
@@ -390,6 +418,7 @@ def circular_entry_remove(*, entry: CircularEntry, actor: User | None) -> None:
     for other in later:  # one by one, upwards: the (list, order) key stays unique throughout
         other.order -= 1
         other.save(update_fields=["order", "updated_at"])
+    _touch(entry.circular_id)
 
 
 @transaction.atomic

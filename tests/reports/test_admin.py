@@ -59,8 +59,15 @@ def entry_forms(circular):
     return data, entries
 
 
+def version_of(client, circular):
+    """The draft's version as the change page hands it to the editor."""
+    form = client.get(change_url(circular)).context["adminform"].form
+    return form["version"].value()
+
+
 def test_staff_word_a_draft(official, world, draft):
     data, entries = entry_forms(draft)
+    data["version"] = version_of(official, draft)
     first = entries.index(next(e for e in entries if e.rank == 1))
     data |= {
         "title": "关于2026年10月全县驻村工作队红黑榜的通报",
@@ -82,6 +89,28 @@ def test_staff_word_a_draft(official, world, draft):
     assert entry.consequence == "通报批评，约谈派出单位分管负责人。"
     assert not draft.entries.filter(rank=7).exists()
     assert draft.entries.count() == len(entries) - 1
+
+
+def test_a_change_made_meanwhile_is_never_overwritten(official, world, draft):
+    data, entries = entry_forms(draft)
+    data |= {"version": version_of(official, draft), "body": draft.body, "closing": ""}
+    # Meanwhile a colleague edits an entry of the same draft.
+    services.circular_entry_update(
+        entry=entries[0], actor=world.official_a, facts="同事修改的事实", consequence="同事修改"
+    )
+    response = official.post(change_url(draft), data | {"title": "我的标题"}, follow=True)
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert "该通报草稿已被他人修改或已重新生成，请刷新页面后再修改。" in texts
+    draft.refresh_from_db()
+    assert draft.title != "我的标题"
+    assert draft.entries.get(pk=entries[0].pk).facts == "同事修改的事实"
+    # A rebuild meanwhile: the entries the page showed are gone; refused the same way.
+    data["version"] = version_of(official, draft)
+    services.circular_build(county=world.county_a, period=OCTOBER)
+    response = official.post(change_url(draft), data | {"title": "我的标题"}, follow=True)
+    assert "请刷新页面后再修改" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    draft.refresh_from_db()
+    assert draft.title != "我的标题"
 
 
 def test_a_published_circular_is_read_only(official, world, draft):

@@ -173,6 +173,7 @@ def _entry_copy(entry):
 
 def test_a_draft_stays_editable_and_deletable(world, draft):
     entry = draft.entries.get(rank=1)
+    loaded = Circular.objects.get(pk=draft.pk).revision
     services.circular_entry_update(
         entry=entry,
         actor=world.official_a,
@@ -181,6 +182,18 @@ def test_a_draft_stays_editable_and_deletable(world, draft):
     )
     entry.refresh_from_db()
     assert (entry.facts, entry.consequence) == ("经查，该队队长十月擅自离岗三天。", "通报批评")
+    # Wording saved over the entry's change is refused: the draft's revision moved on.
+    with pytest.raises(ApplicationError, match="该通报草稿已被他人修改或已重新生成"):
+        services.circular_update(
+            circular=draft,
+            actor=world.official_a,
+            title="改",
+            recipients="",
+            body=draft.body,
+            closing="",
+            revision=loaded,
+        )
+    assert Circular.objects.get(pk=draft.pk).revision == loaded + 1
     with pytest.raises(ValidationError, match="请填写列入事实"):
         services.circular_entry_update(
             entry=entry, actor=world.official_a, facts=" ", consequence="x"
