@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from assessments.models import MonthlyRanking, RankingRun
 from common.errors import ApplicationError
@@ -13,7 +15,7 @@ from reports import services
 from reports.models import Circular, CircularEvent, CircularRun
 from reports.tasks import monthly_circulars_task
 
-from .builders import OCTOBER, place
+from .builders import OCTOBER, add_teams, place, serious_finding
 
 
 def run_job(county, period=OCTOBER):
@@ -133,3 +135,24 @@ def test_refusals_of_a_job_run_leave_nothing(world, crafted):
     with pytest.raises(ApplicationError):
         services.circular_build(county=world.county_b, period=dt.date(2026, 7, 1))
     assert not Circular.objects.filter(period=dt.date(2026, 7, 1)).exists()
+
+
+def test_build_queries_do_not_grow_with_teams(world, crafted):
+    """The draft is read and written in a fixed number of queries however many teams."""
+
+    def build_queries():
+        with CaptureQueriesContext(connection) as ctx:
+            services.circular_build(county=world.county_a, period=OCTOBER)
+        return len(ctx.captured_queries)
+
+    small = build_queries()
+    more = add_teams(world, 13, first=20)
+    teams = [*crafted, *more]
+    for rank, team in enumerate(teams, 1):
+        place(world, team, OCTOBER, rank, len(teams))
+    for team in more[:3]:
+        serious_finding(world, team)
+    large = build_queries()
+    circular = Circular.objects.get(county=world.county_a, period=OCTOBER)
+    assert circular.entries.count() > 6
+    assert small == large
