@@ -46,7 +46,12 @@ def test_beat_to_draft_on_a_real_worker(world):
         place(world, team, period, rank, len(teams))
     RankingRun.objects.create(county=world.county_a, period=period, status="succeeded")
     celery_app.control.purge()  # nothing stale on this test's Redis database
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    # The default queue, where delay() sends, named explicitly: a worker started earlier in
+    # the run with its own queues leaves the app selecting only those.
+    default = celery_app.conf.task_default_queue
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, queues=[default], shutdown_timeout=10
+    ):
         monthly_circulars_task.delay()  # what beat sends on the 2nd
         wait_for(
             lambda: CircularRun.objects.filter(
