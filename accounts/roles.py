@@ -75,6 +75,13 @@ _BUSINESS = {
         "assessment",
         "assessmentrun",
     ),
+    "reports": (
+        "circularrule",
+        "circular",
+        "circularentry",
+        "circularevent",
+        "circularrun",
+    ),
 }
 
 
@@ -97,6 +104,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _perms({"households": _BUSINESS["households"]}, _EDIT)
         | _perms({"assessments": _BUSINESS["assessments"]}, _EDIT)
         | {"assessments.finalize_assessment"}  # the county finalizes its yearly grades
+        | _perms({"reports": _BUSINESS["reports"]}, _EDIT)
+        # Drafts may be discarded; publishing (and correcting) is its own grant.
+        | {"reports.delete_circular", "reports.publish_circular"}
         | _perms({"accounts": ("user",)}, _EDIT)
     ),
     Role.TOWNSHIP_ADMIN: frozenset(

@@ -27,6 +27,15 @@ app.conf.beat_schedule = {
         "task": "assessments.tasks.monthly_rankings_task",
         "schedule": crontab(day_of_month=1, hour=3, minute=0),
     },
+    # Second day of the month at 04:00: draft last month's red/black-list circular for every
+    # county whose ranking of last month succeeded (the rankings run on the 1st at 03:00, and
+    # a county that recomputes on the 1st is done by then), so that staff find the drafts
+    # ready to word and publish on the morning of the 2nd. Counties that already have a
+    # circular of the month are left alone.
+    "monthly-circulars": {
+        "task": "reports.tasks.monthly_circulars_task",
+        "schedule": crontab(day_of_month=2, hour=4, minute=0),
+    },
     # Nightly at 02:50: forget form submission keys older than 30 days (exactly-once forms).
     "submission-keys-purge": {
         "task": "common.tasks.submission_keys_purge_task",

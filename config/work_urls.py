@@ -1,9 +1,11 @@
-"""The team workbench (/work/): presence pages from teams, household pages from households."""
+"""The team workbench (/work/): presence pages from teams, household pages from households,
+findings from assessments, circulars from reports."""
 
 from django.urls import path
 
 from assessments import views as assessments
 from households import views as households
+from reports import views as reports
 from teams import views as teams
 
 app_name = "work"
@@ -27,4 +29,5 @@ urlpatterns = [
     path("diary/new/", teams.diary_new, name="diary_new"),
     path("presence/", teams.presence, name="presence"),
     path("findings/<int:pk>/", assessments.finding_detail, name="finding"),
+    path("circulars/<int:pk>/", reports.circular_detail, name="circular"),
 ]

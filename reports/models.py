@@ -1,1 +1,520 @@
 """What the county publishes and hands on: red/black-list circulars and export jobs."""
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from common.models import BaseModel, ScopedQuerySet
+from teams.models import WorkTeam
+from villages.models import Region
+
+# --- circulars ----------------------------------------------------------------------------
+
+
+class CircularRuleQuerySet(ScopedQuerySet):
+    """Rules of the user's region, of the regions below it and of the regions above it."""
+
+    scope_path = "region__code"
+
+    def scope_q(self, prefix: str) -> Q:
+        return Q(region__code__startswith=prefix) | Q(
+            prefix__in=[prefix[:n] for n in (2, 4, 6, 9) if n < len(prefix)]
+        )
+
+    def for_code(self, code: str) -> "CircularRuleQuerySet":
+        """Rules that apply to a county code: its own and those of the regions above."""
+        return self.filter(prefix__in=[code[:n] for n in (2, 4, 6)])
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class CircularRule(BaseModel):
+    """How a region runs its red/black-list circulars (红黑榜通报), from a date on. For a
+    county and a month the rule of the most specific region wins, then the latest date.
+
+    Red: up to `red_count` teams from the upper half of the ranking, best first; black: the
+    last `black_count` places (of the lower half) and, when `serious_forces_black`, every team
+    with a serious finding (严重/重大) in the month, which also bars it from red when
+    `serious_bars_red`. The issuing office, the number prefix and the consequence texts are
+    the county's own words (domain.md §0, §1)."""
+
+    region = models.ForeignKey(
+        Region, verbose_name=_("区划"), on_delete=models.PROTECT, related_name="circular_rules"
+    )
+    prefix = models.CharField(_("区划前缀"), max_length=12, editable=False)
+    effective_from = models.DateField(_("生效日期"))
+    name = models.CharField(_("规则名称"), max_length=64)
+    red_count = models.PositiveSmallIntegerField(
+        _("红榜名额"), help_text=_("每月最多列入红榜的工作队数。")
+    )
+    black_count = models.PositiveSmallIntegerField(
+        _("黑榜名额（按排名）"), help_text=_("排名最后几名列入黑榜（另加有严重问题的工作队）。")
+    )
+    serious_bars_red = models.BooleanField(_("当月有严重问题不得列入红榜"), default=True)
+    serious_forces_black = models.BooleanField(_("当月有严重问题列入黑榜"), default=True)
+    issuer = models.CharField(
+        _("发文机关"), max_length=64, help_text=_("例如：清徐县驻村工作领导小组办公室")
+    )
+    number_prefix = models.CharField(
+        _("发文字号前缀"), max_length=16, help_text=_("例如：清驻组，编号为 清驻组〔2026〕5号")
+    )
+    recipients = models.CharField(
+        _("主送机关"),
+        max_length=200,
+        blank=True,
+        help_text=_("例如：各乡镇党委、政府，县直各派出单位："),
+    )
+    red_consequence = models.TextField(
+        _("红榜后果"), help_text=_("例如：年终考核加分，评先评优优先考虑。")
+    )
+    black_consequence = models.TextField(
+        _("黑榜后果"), help_text=_("例如：年终考核扣分，约谈工作队长和派出单位分管负责人。")
+    )
+    title_template = models.CharField(
+        _("标题模板"),
+        max_length=128,
+        blank=True,
+        help_text=_("可用 {county} {year} {month}；留空则用默认标题。"),
+    )
+    body_template = models.TextField(
+        _("导语模板"), blank=True, help_text=_("可用 {county} {year} {month}；留空则用默认导语。")
+    )
+    closing_template = models.TextField(
+        _("结尾要求模板"),
+        blank=True,
+        help_text=_("可用 {county} {year} {month}；留空则用默认结尾。"),
+    )
+
+    objects = CircularRuleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("红黑榜通报规则")
+        verbose_name_plural = _("红黑榜通报规则")
+        ordering = ["prefix", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "effective_from"],
+                name="circular_rule_unique_date",
+                violation_error_message=_("该区划在同一生效日期已有通报规则。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(red_count__gt=0) | Q(black_count__gt=0),
+                name="circular_rule_some_list",
+                violation_error_message=_("红榜和黑榜名额不能都为0。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.name}（{self.effective_from:%Y-%m-%d}起）"
+
+
+class CircularStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    PUBLISHED = "published", _("已发布")
+    SUPERSEDED = "superseded", _("已更正")
+
+
+class CircularQuerySet(ScopedQuerySet):
+    """A circular is seen in its county (and above), drafts included; once published, also
+    by the regions of the teams it names (a township, a team's village)."""
+
+    scope_path = "county__code"
+
+    def scope_q(self, prefix: str) -> Q:
+        return Q(county__code__startswith=prefix) | (
+            ~Q(status=CircularStatus.DRAFT)
+            & Exists(
+                CircularEntry.objects.filter(
+                    circular=OuterRef("pk"), team__village__code__startswith=prefix
+                )
+            )
+        )
+
+
+class PublishedChange(pgtrigger.Condition):
+    """The database's own guard: any change of a circular that is no longer a draft, except
+    the one allowed move — a published circular marked superseded by its correction, with
+    every other column (but the change time) unchanged."""
+
+    marking = ("status", "superseded_at", "updated_at")
+    sql = "computed from the model's columns"  # see resolve()
+
+    def resolve(self, model: type[models.Model]) -> str:
+        columns = [f.column for f in model._meta.concrete_fields if f.name not in self.marking]
+        old = ", ".join(f'OLD."{c}"' for c in columns)
+        new = ", ".join(f'NEW."{c}"' for c in columns)
+        return (
+            "OLD.\"status\" <> 'draft' AND NOT ("
+            "OLD.\"status\" = 'published' AND NEW.\"status\" = 'superseded'"
+            ' AND NEW."superseded_at" IS NOT NULL'
+            f" AND ROW({old}) IS NOT DISTINCT FROM ROW({new}))"
+        )
+
+
+class Frozen(pgtrigger.Protect):
+    """Refuse the row operation with a restrict violation (an IntegrityError in Django)."""
+
+    def get_func(self, model):
+        return self.format_sql(
+            """
+            RAISE EXCEPTION 'reports: circular % is % and cannot be changed (%)',
+                OLD."id", OLD."status", TG_OP USING ERRCODE = 'restrict_violation';
+            """
+        )
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    model_name="CircularAudit",  # CircularEvent is the circular's own lifecycle model
+)
+class Circular(BaseModel):
+    """A red/black-list circular (红黑榜通报) of a county for a month. A draft is built from
+    the stored ranking and findings and worded by staff; publishing assigns the number
+    (`清驻组〔2026〕5号`: serial per prefix and year) and freezes it and its entries — in the
+    services, the admin and the database. A correction is a new circular that supersedes it."""
+
+    county = models.ForeignKey(
+        Region, verbose_name=_("县"), on_delete=models.PROTECT, related_name="circulars"
+    )
+    period = models.DateField(_("月份"))
+    rule = models.ForeignKey(
+        CircularRule, verbose_name=_("通报规则"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("状态"), max_length=16, choices=CircularStatus.choices, default=CircularStatus.DRAFT
+    )
+    title = models.CharField(_("标题"), max_length=200)
+    recipients = models.CharField(_("主送机关"), max_length=200, blank=True)
+    body = models.TextField(_("导语"))
+    closing = models.TextField(_("结尾要求"), blank=True)
+    issuer = models.CharField(_("发文机关"), max_length=64)
+    number_prefix = models.CharField(_("发文字号前缀"), max_length=16)
+    year = models.PositiveSmallIntegerField(_("年份"), null=True, blank=True)
+    serial = models.PositiveIntegerField(_("序号"), null=True, blank=True)
+    number = models.CharField(_("发文字号"), max_length=40, blank=True)
+    published_on = models.DateField(_("成文日期"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发布人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    supersedes = models.ForeignKey(
+        "self",
+        verbose_name=_("更正的通报"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+    )
+    correction_reason = models.TextField(_("更正说明"), blank=True)
+    superseded_at = models.DateTimeField(_("被更正时间"), null=True, blank=True)
+    built_at = models.DateTimeField(_("生成时间"), null=True, blank=True)
+    revision = models.PositiveIntegerField(
+        _("修改次数"),
+        default=0,
+        editable=False,
+        help_text=_("每次修改草稿（含名单、重新生成）加一。"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("生成人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = CircularQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("红黑榜通报")
+        verbose_name_plural = _("红黑榜通报")
+        ordering = ["-period", "county__code", "-id"]
+        permissions = [("publish_circular", _("发布红黑榜通报及更正"))]
+        indexes = [models.Index(fields=["county", "period"], name="circular_county_period")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county", "period"],
+                condition=Q(status="draft"),
+                name="circular_one_draft",
+                violation_error_message=_("该县该月已有通报草稿。"),
+            ),
+            models.UniqueConstraint(
+                fields=["county", "period"],
+                condition=Q(status="published"),
+                name="circular_one_published",
+                violation_error_message=_("该县该月已有发布的通报，请对其发布更正。"),
+            ),
+            models.UniqueConstraint(
+                fields=["number"], condition=~Q(number=""), name="circular_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["number_prefix", "year", "serial"],
+                condition=Q(serial__isnull=False),
+                name="circular_serial_unique",
+            ),
+            models.CheckConstraint(condition=Q(period__day=1), name="circular_period_first_day"),
+            models.CheckConstraint(
+                condition=(Q(status="draft") & Q(number="") & Q(serial__isnull=True))
+                | (
+                    ~Q(status="draft")
+                    & ~Q(number="")
+                    & Q(serial__isnull=False)
+                    & Q(year__isnull=False)
+                    & Q(published_on__isnull=False)
+                ),
+                name="circular_numbered_when_published",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="superseded") | Q(superseded_at__isnull=True),
+                name="circular_superseded_at",
+            ),
+        ]
+        triggers = [
+            Frozen(
+                name="circular_published_frozen",
+                operation=pgtrigger.Update,
+                condition=PublishedChange(),
+            ),
+            Frozen(
+                name="circular_published_kept",
+                operation=pgtrigger.Delete,
+                condition=pgtrigger.Q(old__status__in=["published", "superseded"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or _("%(county)s %(period)s 通报草稿") % {
+            "county": self.county.name if self.county_id else "",
+            "period": f"{self.period:%Y-%m}" if self.period else "",
+        }
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == CircularStatus.DRAFT
+
+    @property
+    def period_label(self) -> str:
+        return _("%(year)d年%(month)d月") % {"year": self.period.year, "month": self.period.month}
+
+
+class EntryKind(models.TextChoices):
+    RED = "red", _("红榜")
+    BLACK = "black", _("黑榜")
+
+
+class CircularEntryQuerySet(ScopedQuerySet):
+    """Seen with its circular (see CircularQuerySet)."""
+
+    def scope_q(self, prefix: str) -> Q:
+        return Q(circular__county__code__startswith=prefix) | (
+            ~Q(circular__status=CircularStatus.DRAFT)
+            & Exists(
+                CircularEntry.objects.filter(
+                    circular=OuterRef("circular"), team__village__code__startswith=prefix
+                )
+            )
+        )
+
+
+class EntryFrozen(pgtrigger.Trigger):
+    """The entries of a circular that is no longer a draft are frozen: no insert, update or
+    delete. The parent's status is read under a share lock, so an edit racing a publish waits
+    for it and then sees the circular published."""
+
+    when = pgtrigger.Before
+    operation = pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete
+    declare = [("parent_status", "varchar")]
+    func = pgtrigger.Func(
+        """
+        IF TG_OP <> 'INSERT' THEN
+            SELECT "status" INTO parent_status FROM "reports_circular"
+                WHERE "id" = OLD."circular_id" FOR SHARE;
+            IF parent_status <> 'draft' THEN
+                RAISE EXCEPTION 'reports: the entries of circular % are frozen (%)',
+                    OLD."circular_id", parent_status USING ERRCODE = 'restrict_violation';
+            END IF;
+        END IF;
+        IF TG_OP = 'DELETE' THEN
+            RETURN OLD;
+        END IF;
+        SELECT "status" INTO parent_status FROM "reports_circular"
+            WHERE "id" = NEW."circular_id" FOR SHARE;
+        IF parent_status <> 'draft' THEN
+            RAISE EXCEPTION 'reports: the entries of circular % are frozen (%)',
+                NEW."circular_id", parent_status USING ERRCODE = 'restrict_violation';
+        END IF;
+        RETURN NEW;
+        """
+    )
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class CircularEntry(BaseModel):
+    """A team on the red or black list, with what the ranking said (quoted, not linked: a
+    recomputed ranking never changes a circular), the serious findings that put it there,
+    the facts and consequence as worded, and its place in the list."""
+
+    circular = models.ForeignKey(
+        Circular, verbose_name=_("通报"), on_delete=models.CASCADE, related_name="entries"
+    )
+    kind = models.CharField(_("榜单"), max_length=8, choices=EntryKind.choices)
+    order = models.PositiveSmallIntegerField(_("序号"))
+    team = models.ForeignKey(
+        WorkTeam, verbose_name=_("工作队"), on_delete=models.PROTECT, related_name="+"
+    )
+    team_name = models.CharField(_("工作队"), max_length=128)
+    village_name = models.CharField(_("村"), max_length=64)
+    township_name = models.CharField(_("乡镇"), max_length=64)
+    unit_name = models.CharField(_("派出单位"), max_length=128)
+    rank = models.PositiveSmallIntegerField(_("县内排名"))
+    of = models.PositiveSmallIntegerField(_("参评队数"))
+    score = models.DecimalField(_("得分"), max_digits=7, decimal_places=2)
+    metrics = models.JSONField(_("排名指标"), default=dict, blank=True)
+    findings = models.JSONField(_("严重问题"), default=list, blank=True)
+    by_rank = models.BooleanField(_("因排名列入"), default=False)
+    by_finding = models.BooleanField(_("因严重问题列入"), default=False)
+    facts = models.TextField(_("列入事实"))
+    consequence = models.TextField(_("相应后果"))
+
+    objects = CircularEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("通报名单")
+        verbose_name_plural = _("通报名单")
+        ordering = ["circular", "kind", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["circular", "team"], name="circular_entry_team"),
+            models.UniqueConstraint(
+                fields=["circular", "kind", "order"], name="circular_entry_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(by_rank=True) | Q(by_finding=True), name="circular_entry_grounds"
+            ),
+        ]
+        triggers = [EntryFrozen(name="circular_entry_frozen")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.order}. {self.team_name}"
+
+
+class CircularEvent(models.Model):
+    """A step of a circular: built, rebuilt, published, superseded, a correction drafted."""
+
+    class Action(models.TextChoices):
+        BUILT = "built", _("生成草稿")
+        REBUILT = "rebuilt", _("重新生成")
+        PUBLISHED = "published", _("发布")
+        SUPERSEDED = "superseded", _("被更正")
+        CORRECTION = "correction", _("起草更正")
+
+    circular = models.ForeignKey(Circular, on_delete=models.CASCADE, related_name="steps")
+    action = models.CharField(_("办理事项"), max_length=16, choices=Action.choices)
+    old = models.CharField(_("原状态"), max_length=16, choices=CircularStatus.choices, blank=True)
+    new = models.CharField(_("新状态"), max_length=16, choices=CircularStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("办理人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(_("说明"), blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("通报办理记录")
+        verbose_name_plural = _("通报办理记录")
+        ordering = ["circular", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.circular_id}: {self.action}"
+
+
+class CircularSerial(models.Model):
+    """The last serial given out per number prefix and year. Publishing takes the next one
+    in a single upsert that holds the row until commit, so two publishes never share a
+    number and a rolled-back publish leaves no gap."""
+
+    number_prefix = models.CharField(_("发文字号前缀"), max_length=16)
+    year = models.PositiveSmallIntegerField(_("年份"))
+    last = models.PositiveIntegerField(_("已用序号"))
+
+    class Meta:
+        verbose_name = _("发文序号")
+        verbose_name_plural = _("发文序号")
+        constraints = [
+            models.UniqueConstraint(fields=["number_prefix", "year"], name="circular_serial_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number_prefix}〔{self.year}〕{self.last}"
+
+
+class CircularRunStatus(models.TextChoices):
+    PENDING = "pending", _("排队中")
+    RUNNING = "running", _("生成中")
+    SUCCEEDED = "succeeded", _("已完成")
+    FAILED = "failed", _("失败")
+
+
+class CircularRunQuerySet(ScopedQuerySet):
+    scope_path = "county__code"
+
+
+class CircularRun(BaseModel):
+    """One request to build a county's draft circular for a month: a job row the Celery task
+    claims with `UPDATE … WHERE status='pending'`."""
+
+    county = models.ForeignKey(
+        Region, verbose_name=_("县"), on_delete=models.PROTECT, related_name="circular_runs"
+    )
+    period = models.DateField(_("月份"))
+    status = models.CharField(
+        _("状态"),
+        max_length=16,
+        choices=CircularRunStatus.choices,
+        default=CircularRunStatus.PENDING,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发起人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    circular = models.ForeignKey(
+        Circular,
+        verbose_name=_("通报"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    error = models.TextField(_("错误"), blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    objects = CircularRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("通报生成")
+        verbose_name_plural = _("通报生成")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county", "period"],
+                condition=Q(status__in=["pending", "running"]),
+                name="circular_run_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.period:%Y-%m}"

@@ -83,6 +83,10 @@ class World:
     yearly_scheme_b: object = None
     assessment_a: object = None
     assessment_b: object = None
+    circular_rule_a: object = None
+    circular_rule_b: object = None
+    circular_a: object = None
+    circular_b: object = None
 
 
 @pytest.fixture
@@ -235,6 +239,24 @@ def world(db) -> World:
         setattr(w, f"yearly_scheme_{key}", yearly)
         assessments.assessment_fill(county=county, year=2026)
         setattr(w, f"assessment_{key}", Assessment.objects.get(cadre=cadre, year=2026))
+
+    # --- circulars (reports): a rule and last month's draft per county ---
+    from reports import services as reports
+
+    for key, county, prefix in (("a", county_a, "清驻组"), ("b", county_b, "阳驻组")):
+        rule = reports.circular_rule_set(
+            region=county,
+            effective_from=dt.date(2026, 1, 1),
+            name="月度红黑榜",
+            red_count=3,
+            black_count=3,
+            issuer=f"{county.name}驻村工作领导小组办公室",
+            number_prefix=prefix,
+            red_consequence="年终考核加分，评先评优优先考虑。",
+            black_consequence="年终考核扣分，约谈工作队长。",
+        )
+        setattr(w, f"circular_rule_{key}", rule)
+        setattr(w, f"circular_{key}", reports.circular_build(county=county, period=last_month))
     return w
 
 

@@ -36,6 +36,7 @@ def pairs(world):
         ReportBand,
         VisitLog,
     )
+    from reports.models import Circular, CircularRule
     from teams.models import (
         Assignment,
         Attendance,
@@ -76,6 +77,8 @@ def pairs(world):
         Escalation: (world.escalation_a, world.escalation_b),
         YearlyScheme: (world.yearly_scheme_a, world.yearly_scheme_b),
         Assessment: (world.assessment_a, world.assessment_b),
+        CircularRule: (world.circular_rule_a, world.circular_rule_b),
+        Circular: (world.circular_a, world.circular_b),
     }
 
 

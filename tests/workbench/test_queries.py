@@ -15,6 +15,7 @@ from households import services as hs
 from teams import presence
 
 from .. import factories as f
+from ..reports.builders import publish_circulars
 
 NOW = dt.datetime(2026, 11, 18, 9, 30, tzinfo=dt.UTC)
 ASSETS = [Path(settings.BASE_DIR, "static/work", name) for name in ("work.css", "work.js")]
@@ -24,8 +25,9 @@ ASSETS = [Path(settings.BASE_DIR, "static/work", name) for name in ("work.css", 
 # through visible_to() also load the user's region (1). Then each page's own reads:
 BASE, REGION = 6, 1
 PAGES = {
-    # attendance today, coverage aggregate, due list, missing incomes, open findings
-    "/work/": BASE + REGION + 5,
+    # attendance today, coverage aggregate, due list, missing incomes, open findings,
+    # circulars naming my team
+    "/work/": BASE + REGION + 6,
     # one list query with the flags
     "/work/households/": BASE + REGION + 1,
     "/work/households/?q=户主": BASE + REGION + 1,
@@ -50,6 +52,8 @@ PAGES = {
     "/work/presence/": BASE + 6,
     # the finding with its inspection and subject
     "/work/findings/{finding}/": BASE + REGION + 1,
+    # my team's entry with its circular
+    "/work/circulars/{circular}/": BASE + REGION + 1,
 }
 
 
@@ -73,11 +77,15 @@ def grow(world, n: int) -> dict:
             f.income(household, dt.date(2026, 10, 1), wage=900)
     for day in range(1, 18):
         presence.attendance_check_in(cadre=world.cadre_a, overnight=True, at=NOW.replace(day=day))
+    # --- circulars (reports): published circulars naming team A, one or three of them ---
+    months = [dt.date(2026, m, 1) for m in (10, 9, 8)][: 1 if n < 50 else 3]
+    circular = publish_circulars(world, months)
     return {
         "household": world.household_a.pk,
         "visit": world.visit_a.pk,
         "leave": world.leave_a.pk,
         "finding": world.finding_a.pk,
+        "circular": circular.pk,
     }
 
 

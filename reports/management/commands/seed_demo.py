@@ -1,5 +1,5 @@
 """Deterministic demo data: the roster (teams.demo), the households (households.demo) and
-the oversight of last month (assessments.demo). The command lives in the rightmost app so
+the oversight of last month (assessments.demo) and its circulars (reports.demo). The command lives in the rightmost app so
 that it may call every app's seeder.
 
     python manage.py seed_demo --scale county|city|province --seed N [--if-empty]
@@ -16,6 +16,7 @@ from django.db import transaction
 from assessments.demo import OversightSeeder
 from common.audit import Source, audit_context
 from households.demo import HouseholdSeeder
+from reports.demo import CircularSeeder
 from teams.demo import SCALES, TODAY, RosterSeeder
 from villages.models import Region
 
@@ -81,6 +82,7 @@ class Command(BaseCommand):
                 ).seed(roster.villages, by_village, roster.counties)
                 if not no_oversight:
                     counts |= OversightSeeder(rnd=rnd, today=TODAY).seed()
+                    counts |= CircularSeeder(today=TODAY).seed()
         self.stdout.write(
             self.style.SUCCESS("seeded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         )
