@@ -1,24 +1,27 @@
-"""bench ranking: the monthly ranking of every county of a province, timed and counted.
+"""bench ranking: the monthly ranking and the circular drafts of every county of a province,
+timed and counted.
 
     .venv/bin/python bench/ranking.py [--households-per-village MIN MAX]
 
 Works in a scratch database `<name>_bench_ranking` that it keeps between runs: migrated every
 run and seeded once with the province-scale demo data (`seed_demo --scale province --seed 1`:
 100 counties, 10 000 villages and teams, about 35 000 cadres, five weeks of check-ins, last
-month's visits, two years of monthly incomes), plus, once, one indicator scheme for the
-province and an inspection per county with five findings (one serious), written through the
-services. Households per village default to 8–12 (about 100 000 households, a few minutes to
-seed): the ranking aggregates in SQL per county, so more households cost time, not queries.
+month's visits, two years of monthly incomes; `--no-oversight`), plus, once, one indicator
+scheme and one red/black-list rule for the province and an inspection per county with five
+findings (one serious), written through the services. Households per village default to 8–12
+(about 100 000 households, a few minutes to seed): the ranking aggregates in SQL per
+county, so more households cost time, not queries.
 
 Measured, for October 2026 (the demo's last full month):
-- the ranking of all 100 counties (`ranking_compute` per county, as the Celery job runs it):
-  wall time and the number of queries, per county and in all;
-- the baseline in the same run: the same county ranked with all its teams and, inside a
-  transaction that is rolled back, with half of its teams ended before the month. The
-  number of queries must be the same at both sizes (it must not grow with the teams).
+- the ranking of all 100 counties (`ranking_compute` per county, as the Celery job runs it),
+  then the circular draft of all 100 counties (`circular_build`, as its job runs it): wall
+  time and the number of queries, per county and in all;
+- the baseline in the same run: the same county ranked and drafted with all its teams and,
+  inside a transaction that is rolled back, with half of its teams ended before the month.
+  The number of queries must be the same at both sizes (it must not grow with the teams).
 
-Target (issue 5): the query count of a county's ranking does not grow with its number of
-teams (equal at 50 and 100 teams, equal for every county).
+Target (issue 5): the query counts of a county's ranking and circular draft do not grow with
+its number of teams (equal at 50 and 100 teams, equal for every county).
 """
 
 import argparse
@@ -67,6 +70,7 @@ def prepare(per_village: tuple[int, int]) -> None:
             scale="province",
             seed=1,
             households_per_village=list(per_village),
+            no_oversight=True,
             stdout=io.StringIO(),
         )
         print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
@@ -80,14 +84,28 @@ def oversight() -> None:
     from django.db import transaction
 
     from assessments import services
-    from assessments.models import IndicatorScheme, Inspection
+    from assessments.models import IndicatorScheme
     from common.audit import Source, audit_context
+    from reports.models import CircularRule
+    from reports.services import circular_rule_set
     from teams.models import Assignment, AssignmentStatus
     from villages.models import Level, Region
 
-    if IndicatorScheme.objects.exists() and Inspection.objects.exists():
-        return
     province = Region.objects.get(level=Level.PROVINCE)
+    if not CircularRule.objects.filter(region=province).exists():
+        circular_rule_set(
+            region=province,
+            effective_from=dt.date(2026, 1, 1),
+            name="月度红黑榜",
+            red_count=3,
+            black_count=3,
+            issuer="省驻村工作领导小组办公室",
+            number_prefix="晋驻组",
+            red_consequence="年终考核加分，评先评优优先考虑。",
+            black_consequence="年终考核扣分，约谈工作队长。",
+        )
+    if IndicatorScheme.objects.filter(region=province).exists():
+        return
     with audit_context(source=Source.COMMAND, command="bench_ranking"), transaction.atomic():
         services.scheme_set(
             region=province,
@@ -145,6 +163,8 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from assessments.services import ranking_compute
+    from reports.models import Circular
+    from reports.services import circular_build
     from teams.models import WorkTeam
     from villages.models import Level, Region
 
@@ -160,9 +180,17 @@ def main() -> int:
             elapsed = time.perf_counter() - started
         return len(queries), elapsed, len(rows)
 
+    def draft(county) -> tuple[int, float, int]:
+        Circular.objects.filter(county=county, period=PERIOD, status="draft").delete()
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            circular = circular_build(county=county, period=PERIOD)
+            elapsed = time.perf_counter() - started
+        return len(queries), elapsed, circular.entries.count()
+
     # The baseline: one county at its full size and at half its teams (rolled back).
     probe = counties[0]
-    full_queries, full_time, full_teams = rank(probe)
+    full = rank(probe), draft(probe)
     with transaction.atomic():
         ids = list(
             WorkTeam.objects.filter(village__code__startswith=probe.prefix)
@@ -170,32 +198,44 @@ def main() -> int:
             .values_list("pk", flat=True)
         )
         WorkTeam.objects.filter(pk__in=ids[::2]).update(ended_on=PERIOD - dt.timedelta(days=1))
-        half_queries, half_time, half_teams = rank(probe)
+        half = rank(probe), draft(probe)
         transaction.set_rollback(True)
+    (full_rank, full_draft), (half_rank, half_draft) = full, half
     print(
-        f"baseline {probe.name}: {full_teams} teams {full_queries} queries {full_time:.2f} s; "
-        f"{half_teams} teams {half_queries} queries {half_time:.2f} s",
+        f"baseline {probe.name}: ranking {full_rank[2]} teams {full_rank[0]} queries "
+        f"{full_rank[1]:.2f} s, {half_rank[2]} teams {half_rank[0]} queries {half_rank[1]:.2f} s; "
+        f"draft {full_draft[0]} queries {full_draft[1]:.2f} s, at half {half_draft[0]} queries "
+        f"{half_draft[1]:.2f} s",
         flush=True,
     )
 
-    per_county, total_time, total_teams = [], 0.0, 0
-    for county in counties:
-        queries, elapsed, ranked = rank(county)
-        per_county.append(queries)
-        total_time += elapsed
-        total_teams += ranked
-    print(
-        f"all counties: {total_teams} teams ranked in {total_time:.1f} s "
-        f"({total_time / len(counties) * 1000:.0f} ms a county), {sum(per_county)} queries "
-        f"({min(per_county)}–{max(per_county)} a county)",
-        flush=True,
+    figures = {}
+    for label, step in (("ranking", rank), ("drafts", draft)):
+        per_county, total_time, total_rows = [], 0.0, 0
+        for county in counties:
+            queries, elapsed, rows = step(county)
+            per_county.append(queries)
+            total_time += elapsed
+            total_rows += rows
+        figures[label] = (per_county, total_time, total_rows)
+        print(
+            f"{label} of all counties: {total_rows} {'teams' if label == 'ranking' else 'entries'} "
+            f"in {total_time:.1f} s ({total_time / len(counties) * 1000:.0f} ms a county), "
+            f"{sum(per_county)} queries ({min(per_county)}–{max(per_county)} a county)",
+            flush=True,
+        )
+    (rank_q, rank_t, ranked), (draft_q, draft_t, _entries) = figures["ranking"], figures["drafts"]
+    constant = (
+        half_rank[0] == full_rank[0] == min(rank_q) == max(rank_q)
+        and half_draft[0] == full_draft[0] == min(draft_q) == max(draft_q)
+        and half_rank[2] < full_rank[2]
     )
-    constant = half_queries == full_queries and min(per_county) == max(per_county) == full_queries
-    verdict = "PASS" if constant and half_teams < full_teams else "FAIL"
+    verdict = "PASS" if constant else "FAIL"
     print(
-        f"bench ranking: {len(counties)} counties / {total_teams} teams in {total_time:.1f} s, "
-        f"{sum(per_county)} queries, {full_queries} a county at {full_teams} and at "
-        f"{half_teams} teams ({full_time:.2f} s vs {half_time:.2f} s) -> {verdict} "
+        f"bench ranking: {len(counties)} counties / {ranked} teams: ranking {rank_t:.1f} s "
+        f"{sum(rank_q)} queries ({full_rank[0]} a county at {full_rank[2]} and at {half_rank[2]} "
+        f"teams), circular drafts {draft_t:.1f} s {sum(draft_q)} queries ({full_draft[0]} a "
+        f"county at both sizes: {half_draft[0]}) -> {verdict} "
         "(target: queries per county do not grow with the number of teams)"
     )
     return 0 if verdict == "PASS" else 1
