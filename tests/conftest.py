@@ -79,6 +79,8 @@ class World:
     ranking_b: object = None
     escalation_a: object = None
     escalation_b: object = None
+    export_a: object = None
+    export_b: object = None
 
 
 @pytest.fixture
@@ -222,4 +224,9 @@ def world(db) -> World:
         setattr(w, f"ranking_{key}", ranking)
         (escalation,) = assessments.escalation_derive(county=county, period=last_month)
         setattr(w, f"escalation_{key}", escalation)
+    # --- exports: one export job per county official (queued, not run) ---
+    from reports.exports.services import export_job_request
+
+    w.export_a = export_job_request(user=official_a, profile="household_system")
+    w.export_b = export_job_request(user=official_b, profile="household_system")
     return w
