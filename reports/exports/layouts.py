@@ -22,12 +22,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
-from django.db.models import Case, Count, FilteredRelation, OuterRef, Q, Subquery, When
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
+from common import crypto
 from common.people import mask_id_number, mask_phone
 from households.codes import (
     CardColour,
@@ -99,6 +110,27 @@ class Layout:
     @property
     def sources(self) -> list[str]:
         return [c.source for c in self.columns if c.source]
+
+    def query(self, year: int) -> tuple[dict[str, Any], list[str]]:
+        """The annotations and the `.values_list()` names that read this layout's sources.
+
+        Personal values are read as their stored ciphertext and decrypted by the row builder
+        (`row_builder`), which decrypts a value repeated on consecutive rows once — a
+        household's phone on each of its members' rows."""
+        annotations = dict(self.relations(year))
+        names = []
+        for column in self.columns:
+            if not column.source:
+                continue
+            if column.personal:
+                name = f"x_stored_{column.key}"
+                annotations[name] = ExpressionWrapper(
+                    F(column.source), output_field=models.TextField()
+                )
+                names.append(name)
+            else:
+                names.append(column.source)
+        return annotations, names
 
 
 # --- the joins ---------------------------------------------------------------------------
@@ -421,9 +453,18 @@ def row_builder(
 def _cell_step(column: Column, i: int, *, unmasked: bool, yes: str, no: str):
     if column.personal:
         mask = mask_id_number if column.personal == "id_number" else mask_phone
-        if unmasked:
-            return lambda raw: raw[i] or ""
-        return lambda raw: mask(raw[i]) if raw[i] else ""
+        last = ["", ""]  # the last stored value and what it shows
+
+        def personal(raw):
+            stored = raw[i]
+            if not stored:
+                return ""
+            if stored != last[0]:
+                value = crypto.decrypt(stored)
+                last[0], last[1] = stored, value if unmasked else mask(value)
+            return last[1]
+
+        return personal
     if column.yes_no:
         return lambda raw: "" if raw[i] is None else (yes if raw[i] else no)
     if column.choices is not None:

@@ -107,7 +107,9 @@ def export_job_request(
             reason=reason,
             fingerprint=key,
         )
-        job.full_clean()
+        # The partial unique constraint is left to the database (IntegrityError below): a
+        # validation query here would turn a concurrent identical request into an error.
+        job.full_clean(validate_constraints=False)
         try:
             with transaction.atomic():
                 job.save()
@@ -134,8 +136,11 @@ def export_job_run(*, export_job_id: int) -> None:
         pk=export_job_id
     )
     try:
-        if not job.requested_by.is_active:
+        requester = job.requested_by
+        if not requester.is_active:
             raise ApplicationError(_("导出人的账号已停用。"))
+        if not requester.is_superuser and requester.scope_prefix is None:
+            raise ApplicationError(_("导出人已没有管辖区划。"))
         result, tmp = run_export(job)
     except SoftTimeLimitExceeded:
         _fail(job, _("导出超时，请缩小范围后重新导出。"))

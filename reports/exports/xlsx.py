@@ -166,39 +166,57 @@ def _plain(texts: tuple) -> bool:
 
 
 def _row_renderer(kinds: Sequence[CellKind], letters: Sequence[str]):
-    """Build `render(n, values) -> str` for these columns (n: the row number as text)."""
+    """Build `render(n, values) -> str` for these columns (n: the row number as text).
+
+    The generated function unpacks the row, checks its text once, and formats each cell with
+    an f-string when the value has the usual type (str, date, int or finite Decimal); any
+    other value goes through the per-cell function of its kind.
+    """
     names = [f"v{i}" for i in range(len(kinds))]
     texts = [name for name, kind in zip(names, kinds, strict=True) if kind == CellKind.TEXT]
-    cells = []
-    for name, kind, letter in zip(names, kinds, letters, strict=True):
-        ref = f'"{letter}" + n'
+    lines = []
+    for i, (name, kind, letter) in enumerate(zip(names, kinds, letters, strict=True)):
+        ref = '"' + letter + '" + n'
         if kind == CellKind.TEXT:
-            cells.append(
-                f"('<c r=\"{letter}' + n + '\" t=\"inlineStr\"><is><t>' + {name} + '</t></is></c>')"
-                f" if {name}.__class__ is str and {name} else _text({ref}, {name})"
-            )
+            fast = "f'<c r=\"" + letter + '{n}" t="inlineStr"><is><t>{' + name + "}</t></is></c>'"
+            test = name + ".__class__ is str and " + name
+            slow_call = "_text(" + ref + ", " + name + ")"
         elif kind == CellKind.DATE:
-            cells.append(
-                f"('<c r=\"{letter}' + n + '\" s=\"{STYLE_DATE}\"><v>' "
-                f"+ str({name}.toordinal() - EPOCH_ORDINAL) + '</v></c>')"
-                f" if {name}.__class__ is date else _date({ref}, {name})"
+            fast = (
+                "f'<c r=\""
+                + letter
+                + '{n}" s="'
+                + str(STYLE_DATE)
+                + '"><v>{'
+                + name
+                + ".toordinal() - EPOCH_ORDINAL}</v></c>'"
             )
+            test = name + ".__class__ is date"
+            slow_call = "_date(" + ref + ", " + name + ")"
         elif kind == CellKind.NUMBER:
-            cells.append(
-                f"('<c r=\"{letter}' + n + '\"><v>' + str({name}) + '</v></c>')"
-                f" if {name}.__class__ is int else _number({ref}, {name})"
+            fast = "f'<c r=\"" + letter + '{n}"><v>{' + name + "}</v></c>'"
+            test = (
+                name
+                + ".__class__ is int or ("
+                + name
+                + ".__class__ is Decimal and "
+                + name
+                + ".is_finite())"
             )
+            slow_call = "_number(" + ref + ", " + name + ")"
         else:
-            cells.append(f"_datetime({ref}, {name})")
+            lines.append(f"    c{i} = _datetime({ref}, {name})")
+            continue
+        lines.append(f"    c{i} = {fast} if {test} else {slow_call}")
     check = (
         f"    if not _plain(({', '.join(texts)},)):\n        return slow(n, row)\n" if texts else ""
     )
-    body = " +\n        ".join(f"({c})" for c in cells)
+    cells = "".join("{c" + str(i) + "}" for i in range(len(kinds)))
     source = (
         "def render(n, row):\n"
         f"    {', '.join(names)}, = row\n"
-        f"{check}"
-        f"    return ('<row r=\"' + n + '\">' +\n        {body} +\n        '</row>')\n"
+        f"{check}" + "\n".join(lines) + "\n"
+        '    return f\'<row r="{n}">' + cells + "</row>'\n"
     )
     funcs = [_CELL[k] for k in kinds]
     pairs = list(zip(letters, funcs, strict=True))
@@ -219,6 +237,7 @@ def _row_renderer(kinds: Sequence[CellKind], letters: Sequence[str]):
         "_datetime": _datetime_cell,
         "_plain": _plain,
         "date": dt.date,
+        "Decimal": Decimal,
         "EPOCH_ORDINAL": EPOCH_ORDINAL,
         "slow": slow,
     }
