@@ -40,8 +40,8 @@ def base_queryset(entity: str, user: Any):
 
 
 def export_queryset(layout: Layout, filters: dict[str, Any], *, user: Any):
-    """The filtered rows of `layout` for `user`, as a values_list of the layout's sources,
-    and the number of rows (counted on the same filters)."""
+    """The filtered rows of `layout` for `user` as a values_list of the layout's sources,
+    and the same rows without the joins (to count them)."""
     rows, year = apply_filters(
         layout.entity, base_queryset(layout.entity, user), filters, user=user
     )

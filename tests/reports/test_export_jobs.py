@@ -144,11 +144,17 @@ def test_member_national_layout_has_the_national_columns(world):
         "风险识别时间",
         "风险消除时间",
     ]
-    spouse = f.member(world.household_a, "李四", relation="spouse", migrant_months=6)
+    spouse = f.member(
+        world.household_a, "李四", relation="spouse", migrant_months=6, phone="13900000000"
+    )
+    hs.household_update(household=world.household_a, phone="13812345678")
     with time_machine.travel(dt.datetime(2026, 11, 18, 9, tzinfo=dt.UTC), tick=False):
         job = export(world.official_a, profile="member_national")
     head, second = sheet_rows(job)
     assert [head["序号"], second["序号"]] == [1, 2]
+    # The household's phone on each member's row (decrypted once for the two rows).
+    assert head["户联系电话"] == second["户联系电话"] == "138****5678"
+    assert (head["人联系电话"], second["人联系电话"]) == (None, "139****0000")
     assert head["数据日期"] == dt.datetime(2026, 11, 18)  # noqa: DTZ001
     assert (head["姓名"], second["姓名"]) == ("户主A", spouse.name)  # the head first
     assert head["人数"] == second["人数"] == 2
@@ -518,3 +524,23 @@ def test_member_national_rows_come_from_one_statement(world):
     sql = str(values.query)
     assert sql.count("SELECT") == 3  # the statement, the latest monitoring, the member count
     assert "LEFT OUTER JOIN" in sql
+
+
+def test_exports_read_in_one_snapshot_planned_for_every_row(world):
+    from reports.exports.runner import read_transaction
+
+    with read_transaction(), connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        jit = cursor.fetchone()[0]
+        cursor.execute("SHOW cursor_tuple_fraction")
+        fraction = cursor.fetchone()[0]
+    assert (jit, fraction) == ("off", "1")
+
+
+def test_full_values_are_decrypted_per_row_even_when_repeated(world):
+    second = f.member(world.household_a, "李四", relation="spouse")
+    hs.household_update(household=world.household_a, phone="13812345678")
+    job = export(world.official_a, profile="member_national", unmasked=True, reason="报送省系统")
+    head, spouse = sheet_rows(job)
+    assert (head["证件号码"], spouse["证件号码"]) == (world.person_a.id_number, second.id_number)
+    assert head["户联系电话"] == spouse["户联系电话"] == "13812345678"
