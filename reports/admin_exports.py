@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +40,12 @@ class ExportRequestForm(forms.Form):
     format = forms.ChoiceField(
         label=_("文件类型"), choices=ExportJob.Format.choices, initial=ExportJob.Format.XLSX
     )
+    year = forms.IntegerField(
+        label=_("收入年度"),
+        min_value=2013,
+        max_value=2100,
+        help_text=_("人均纯收入等收入列按此年度计算。"),
+    )
     active_only = forms.BooleanField(
         label=_("只导出在册成员（不含已离户的）"), required=False, initial=True
     )
@@ -61,6 +68,7 @@ class ExportRequestForm(forms.Form):
             (layout.key, f"{layout.title}：{layout.description}") for layout in layouts
         ]
         self.fields["profile"].initial = layouts[0].key
+        self.fields["year"].initial = timezone.localdate().year
         if entity != "member":
             del self.fields["active_only"]
         if not may_export_unmasked(user):
@@ -104,6 +112,7 @@ def make_export_action(entity: str):
         if "apply" in request.POST and form.is_valid():
             data = form.cleaned_data
             filters = changelist_filters(request)
+            filters["year"] = data["year"]
             if ids:
                 filters["ids"] = ids
             if data.get("active_only"):

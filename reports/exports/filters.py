@@ -96,7 +96,9 @@ class ExportFilterSet(django_filters.FilterSet):
     """The filters shared by every export; `user` is the requester (for scoped choices)."""
 
     ids = IdsFilter(label=_("所选记录"))
-    year = django_filters.NumberFilter(label=_("收入年度"), method="noop")
+    year = django_filters.NumberFilter(
+        label=_("收入年度"), method="noop", min_value=2013, max_value=2100
+    )
 
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         self.user = user
@@ -105,7 +107,8 @@ class ExportFilterSet(django_filters.FilterSet):
     def noop(self, queryset, name, value):
         return queryset  # read by the layouts (which year's incomes), not a row filter
 
-    def clean_year(self) -> int:
+    def income_year(self) -> int:
+        """The year of the income columns and the income filters (default: this year)."""
         if not self.form.is_valid():
             return timezone.localdate().year
         year = self.form.cleaned_data.get("year")
@@ -168,7 +171,7 @@ class HouseholdExportFilter(ExportFilterSet):
         return queryset.filter(Exists(open_))
 
     def filter_risk(self, queryset, name, value):
-        year = self.clean_year()
+        year = self.income_year()
         return queryset.with_risk(year=year, only=(value,)).filter(**{value: True})
 
     def filter_band(self, queryset, name, value):
@@ -186,7 +189,7 @@ class HouseholdExportFilter(ExportFilterSet):
             in_regions |= Q(village__code__startswith=prefix)
         return (
             queryset.filter(in_regions)
-            .with_risk(year=self.clean_year(), only=("per_capita",))
+            .with_risk(year=self.income_year(), only=("per_capita",))
             .filter(per_capita__lt=amount)
         )
 
@@ -301,7 +304,7 @@ def apply_filters(entity: str, queryset: QuerySet, filters: dict[str, Any], *, u
     filterset = FILTERSETS[entity](_form_data(filters), queryset=queryset, user=user)
     if not filterset.is_valid():  # stored filters were valid when requested
         raise ValidationError(_g("导出的筛选条件已失效，请重新导出。"), code="bad_filter")
-    return filterset.qs, filterset.clean_year()
+    return filterset.qs, filterset.income_year()
 
 
 def _form_data(filters: dict[str, Any]) -> dict[str, Any]:

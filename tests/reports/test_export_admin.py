@@ -54,13 +54,14 @@ def test_the_action_exports_the_lists_filters(client, world, django_capture_on_c
                 "apply": "1",
                 "profile": "household_national",
                 "format": "xlsx",
+                "year": "2025",
             },
         )
     job = ExportJob.objects.exclude(pk=world.export_a.pk).get(requested_by=world.official_a)
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:reports_exportjob_progress", args=[job.pk])
     assert (job.profile, job.format, job.unmasked) == ("household_national", "xlsx", False)
-    assert job.filters == {"household_type__exact": "general", "risk": "no_cadre"}
+    assert job.filters == {"household_type__exact": "general", "risk": "no_cadre", "year": "2025"}
     assert len(callbacks) == 1
 
 
@@ -76,11 +77,13 @@ def test_the_action_exports_the_ticked_rows(client, world):
             "apply": "1",
             "profile": "household_system",
             "format": "csv",
+            "year": "2025",
         },
     )
     assert response.status_code == 302
     job = ExportJob.objects.get(requested_by=world.official_a, format="csv")
-    assert job.filters == {"ids": [second.pk]}  # B's id was never in the list's rows
+    # B's id was never in the list's rows.
+    assert job.filters == {"ids": [second.pk], "year": "2025"}
 
 
 def test_member_export_keeps_only_members_in_the_household_by_default(client, world):
@@ -99,13 +102,14 @@ def test_member_export_keeps_only_members_in_the_household_by_default(client, wo
             "apply": "1",
             "profile": "member_national",
             "format": "xlsx",
+            "year": "2025",
             "active_only": "on",
             "unmasked": "on",  # not offered: ignored
             "reason": "越权",
         },
     )
     job = ExportJob.objects.get(requested_by=world.township_official_a)
-    assert job.filters == {"relation__exact": "head", "active": True}
+    assert job.filters == {"relation__exact": "head", "active": True, "year": "2025"}
     assert job.unmasked is False
 
 
@@ -117,6 +121,7 @@ def test_a_full_value_export_from_the_admin_needs_a_reason(client, world):
         "apply": "1",
         "profile": "member_system",
         "format": "xlsx",
+        "year": "2025",
         "unmasked": "on",
         "reason": "",
     }
@@ -147,6 +152,7 @@ def test_a_list_filter_the_export_does_not_know_is_refused_not_ignored(client, w
             "apply": "1",
             "profile": "member_system",
             "format": "xlsx",
+            "year": "2025",
         },
     )
     assert page.status_code == 200

@@ -107,6 +107,9 @@ def test_household_system_layout_values(world):
     # January 800 + February 1000, one person, two months: (1800 × 12 / 2) = 10 800 a year.
     assert row["人均纯收入（元，年化）"] == 10800
     assert isinstance(row["人均纯收入（元，年化）"], int | float)
+    # The income year is asked for: 2027 has no income registered yet, 2026 is last year.
+    (row,) = sheet_rows(export(world.official_a, filters={"year": 2027}))
+    assert (row["人均纯收入（元，年化）"], row["上年人均纯收入（元）"]) == (None, 10800)
 
 
 def test_member_national_layout_has_the_national_columns(world):
