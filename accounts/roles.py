@@ -139,3 +139,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.SECURITY_ADMIN: frozenset(),
     Role.AUDIT_ADMIN: frozenset(),
 }
+
+# --- exports ---
+# Every role that reads the lists may export the rows it can see, masked; the provincial
+# API client too (its scope is its province). Full ID numbers and phones in a file are a
+# county administrator's decision, with a stated purpose, audited (reports.exports).
+_EXPORT = frozenset({"reports.add_exportjob", "reports.view_exportjob"})
+for _role in (Role.PROVINCE, Role.CITY, Role.COUNTY_ADMIN, Role.TOWNSHIP_ADMIN, Role.INSPECTOR):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS.get(_role, frozenset()) | _EXPORT
+ROLE_PERMISSIONS[Role.COUNTY_ADMIN] |= {"reports.export_unmasked"}

@@ -41,4 +41,10 @@ app.conf.beat_schedule = {
         "task": "common.tasks.submission_keys_purge_task",
         "schedule": crontab(hour=2, minute=50),
     },
+    # Every hour at :17: delete export files past their expiry (24 h; personal data must not
+    # linger), fail export jobs that a killed worker left running, re-queue lost ones.
+    "export-jobs-housekeeping": {
+        "task": "reports.tasks.export_jobs_housekeeping_task",
+        "schedule": crontab(minute=17),
+    },
 }

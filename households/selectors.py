@@ -11,6 +11,8 @@ from .models import (
     Household,
     HouseholdQuerySet,
     IncomeRecord,
+    Member,
+    MemberQuerySet,
     Pairing,
     VisitLog,
     last_month_start,
@@ -23,6 +25,11 @@ def household_list(
     """Households in scope with their village, township, status and every risk flag."""
     qs = Household.objects.visible_to(user).select_related("village", "village__township", "status")
     return qs.with_risk(year=year, today=today) if with_risk else qs
+
+
+def member_list(*, user: Any) -> MemberQuerySet:
+    """Members in scope (those who left their household included) with their household."""
+    return Member.objects.visible_to(user).select_related("household")
 
 
 def household_flags(

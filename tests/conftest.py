@@ -87,6 +87,8 @@ class World:
     circular_rule_b: object = None
     circular_a: object = None
     circular_b: object = None
+    export_a: object = None
+    export_b: object = None
 
 
 @pytest.fixture
@@ -257,6 +259,12 @@ def world(db) -> World:
         )
         setattr(w, f"circular_rule_{key}", rule)
         setattr(w, f"circular_{key}", reports.circular_build(county=county, period=last_month))
+
+    # --- exports: one export job per county official (queued, not run) ---
+    from reports.exports.services import export_job_request
+
+    w.export_a = export_job_request(user=official_a, profile="household_system")
+    w.export_b = export_job_request(user=official_b, profile="household_system")
     return w
 
 

@@ -36,7 +36,7 @@ def pairs(world):
         ReportBand,
         VisitLog,
     )
-    from reports.models import Circular, CircularRule
+    from reports.models import Circular, CircularRule, ExportJob
     from teams.models import (
         Assignment,
         Attendance,
@@ -79,6 +79,7 @@ def pairs(world):
         Assessment: (world.assessment_a, world.assessment_b),
         CircularRule: (world.circular_rule_a, world.circular_rule_b),
         Circular: (world.circular_a, world.circular_b),
+        ExportJob: (world.export_a, world.export_b),
     }
 
 

@@ -180,3 +180,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
+
+# Exports (reports.exports): a finished file is kept this long for its requester, then the
+# housekeeping task deletes it; rows are read from the server-side cursor in chunks.
+ZHUCUN_EXPORT_TTL_HOURS = env.int("ZHUCUN_EXPORT_TTL_HOURS", default=24)
+ZHUCUN_EXPORT_CHUNK_ROWS = 5000

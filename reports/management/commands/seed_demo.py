@@ -1,6 +1,6 @@
-"""Deterministic demo data: the roster (teams.demo), the households (households.demo) and
-the oversight of last month (assessments.demo) and its circulars (reports.demo). The command lives in the rightmost app so
-that it may call every app's seeder.
+"""Deterministic demo data: the roster (teams.demo), the households (households.demo), the
+oversight of last month (assessments.demo) and its circulars (reports.demo). The command
+lives in the rightmost app so that it may call every app's seeder.
 
     python manage.py seed_demo --scale county|city|province --seed N [--if-empty]
 
