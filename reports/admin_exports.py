@@ -109,6 +109,9 @@ def make_export_action(entity: str):
         form = ExportRequestForm(
             request.POST if "apply" in request.POST else None, entity=entity, user=request.user
         )
+        listed_year = request.GET.get("income_year", "")
+        if listed_year.isdigit():  # the list shows another year's incomes: export that year
+            form.fields["year"].initial = int(listed_year)
         if "apply" in request.POST and form.is_valid():
             data = form.cleaned_data
             filters = changelist_filters(request)

@@ -99,6 +99,10 @@ class ExportFilterSet(django_filters.FilterSet):
     year = django_filters.NumberFilter(
         label=_("收入年度"), method="noop", min_value=2013, max_value=2100
     )
+    # The household list's own name for the same choice (its 收入年度 filter).
+    income_year = django_filters.NumberFilter(
+        label=_("收入年度"), method="noop", min_value=2013, max_value=2100
+    )
 
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         self.user = user
@@ -107,11 +111,11 @@ class ExportFilterSet(django_filters.FilterSet):
     def noop(self, queryset, name, value):
         return queryset  # read by the layouts (which year's incomes), not a row filter
 
-    def income_year(self) -> int:
+    def year_of_incomes(self) -> int:
         """The year of the income columns and the income filters (default: this year)."""
         if not self.form.is_valid():
             return timezone.localdate().year
-        year = self.form.cleaned_data.get("year")
+        year = self.form.cleaned_data.get("year") or self.form.cleaned_data.get("income_year")
         return int(year) if year else timezone.localdate().year
 
     @classmethod
@@ -171,7 +175,7 @@ class HouseholdExportFilter(ExportFilterSet):
         return queryset.filter(Exists(open_))
 
     def filter_risk(self, queryset, name, value):
-        year = self.income_year()
+        year = self.year_of_incomes()
         return queryset.with_risk(year=year, only=(value,)).filter(**{value: True})
 
     def filter_band(self, queryset, name, value):
@@ -189,7 +193,7 @@ class HouseholdExportFilter(ExportFilterSet):
             in_regions |= Q(village__code__startswith=prefix)
         return (
             queryset.filter(in_regions)
-            .with_risk(year=self.income_year(), only=("per_capita",))
+            .with_risk(year=self.year_of_incomes(), only=("per_capita",))
             .filter(per_capita__lt=amount)
         )
 
@@ -304,7 +308,7 @@ def apply_filters(entity: str, queryset: QuerySet, filters: dict[str, Any], *, u
     filterset = FILTERSETS[entity](_form_data(filters), queryset=queryset, user=user)
     if not filterset.is_valid():  # stored filters were valid when requested
         raise ValidationError(_g("导出的筛选条件已失效，请重新导出。"), code="bad_filter")
-    return filterset.qs, filterset.income_year()
+    return filterset.qs, filterset.year_of_incomes()
 
 
 def _form_data(filters: dict[str, Any]) -> dict[str, Any]:
