@@ -11,7 +11,7 @@ from assessments import services
 from assessments.models import Finding, FindingStatus
 from common.errors import ApplicationError
 
-P, I, R, V, C = (
+P, G, R, V, C = (
     FindingStatus.PENDING,
     FindingStatus.RECTIFYING,
     FindingStatus.RECTIFIED,
@@ -23,9 +23,9 @@ SAME = "same"  # a repeat: nothing changes, no step is written
 
 def bring(finding: Finding, state: str, rectifier, verifier) -> Finding:
     """Walk a new finding to `state` through the services."""
-    path = [I, R, V, C]
+    path = [G, R, V, C]
     for step in path[: path.index(state) + 1] if state != P else []:
-        if step == I:
+        if step == G:
             services.finding_start(finding=finding, actor=rectifier, measures="制定整改方案")
         elif step == R:
             services.finding_rectify(finding=finding, actor=rectifier, evidence="已整改，附照片")
@@ -60,36 +60,36 @@ def act(action: str, finding: Finding, rectifier, verifier):
 
 # (action, from-state) -> the state it lands in, SAME for a repeat, or the refusal's text.
 EXPECTED = {
-    ("start", P): I,
-    ("start", I): SAME,
+    ("start", P): G,
+    ("start", G): SAME,
     ("start", R): "只有待整改的问题才能开始整改",
     ("start", V): "只有待整改的问题才能开始整改",
     ("start", C): "只有待整改的问题才能开始整改",
     ("rectify", P): R,
-    ("rectify", I): R,
+    ("rectify", G): R,
     ("rectify", R): SAME,
     ("rectify", V): "不能再报整改",
     ("rectify", C): "不能再报整改",
     ("verify_pass", P): "只有已整改的问题才能验证",
-    ("verify_pass", I): "只有已整改的问题才能验证",
+    ("verify_pass", G): "只有已整改的问题才能验证",
     ("verify_pass", R): V,
     ("verify_pass", V): SAME,
     ("verify_pass", C): "只有已整改的问题才能验证",
     ("verify_fail", P): "只有已整改的问题才能验证",
-    ("verify_fail", I): "只有已整改的问题才能验证",
-    ("verify_fail", R): I,
+    ("verify_fail", G): "只有已整改的问题才能验证",
+    ("verify_fail", R): G,
     ("verify_fail", V): "只有已整改的问题才能验证",
     ("verify_fail", C): "只有已整改的问题才能验证",
     ("close", P): "只有已验证的问题才能销号",
-    ("close", I): "只有已验证的问题才能销号",
+    ("close", G): "只有已验证的问题才能销号",
     ("close", R): "只有已验证的问题才能销号",
     ("close", V): C,
     ("close", C): SAME,
     ("reopen", P): "只有已验证或已销号的问题才能回头看",
-    ("reopen", I): "只有已验证或已销号的问题才能回头看",
+    ("reopen", G): "只有已验证或已销号的问题才能回头看",
     ("reopen", R): "只有已验证或已销号的问题才能回头看",
-    ("reopen", V): I,
-    ("reopen", C): I,
+    ("reopen", V): G,
+    ("reopen", C): G,
 }
 
 
