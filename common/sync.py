@@ -16,11 +16,12 @@ order that cannot skip:
 - The feed is ordered by `(sync_xid, id)` (a composite index per table) and serves only rows
   whose `sync_xid` is below the *horizon*: the oldest transaction of this database that is
   still running, or, when none is, the snapshot's `xmax` (the SQL function
-  `common_sync_horizon()`, installed by common's migration 0002). Every transaction below the horizon has finished, so no row stamped
-  below it can still appear; a row written by a transaction that is still open has a stamp at
-  or above the horizon and waits. A row's next write restamps it with a newer id, so an
-  update moves the row to the end of the feed and it is served again — an upsert for the
-  mirror. Nothing is skipped; a version is served once.
+  `common_sync_horizon()`, installed by common's migration 0002). Every transaction below the
+  horizon has finished, so no row stamped below it can still appear; a row written by a
+  transaction that is still open has a stamp at or above the horizon and waits. A row's next
+  write restamps it with a newer id, so an update moves the row to the end of the feed and
+  it is served again — an upsert for the mirror. Nothing is skipped; a version is served
+  once.
 - The horizon counts only transactions of *this* database (a long job in another database of
   the cluster does not stall the feed) and ignores read-only transactions (exports, other
   pulls), which hold no transaction id. A long writer of this database (an import running for
@@ -176,3 +177,19 @@ def sync_horizon(using: str = "default") -> int:
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT common_sync_horizon()")
         return int(cursor.fetchone()[0])
+
+
+def tombstones_purge(*, older_than_days: int | None = None) -> int:
+    """Drop tombstones past their retention (ZHUCUN_TOMBSTONE_RETENTION_DAYS); a deletion-feed
+    cursor older than that is refused (410), so no client misses a purged deletion."""
+    import datetime as dt
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .models import Tombstone
+
+    days = older_than_days or settings.ZHUCUN_TOMBSTONE_RETENTION_DAYS
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    deleted, _counts = Tombstone.objects.filter(deleted_at__lt=cutoff).delete()
+    return deleted

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
-from common.views import healthz
+from common.views import healthz, server_error
 
 admin.site.site_header = admin.site.site_title = _("驻村通")
 admin.site.index_title = _("驻村工作队管理")
@@ -13,8 +13,11 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("work/", include("config.work_urls")),
+    path("api/", include("config.api_urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
+
+handler500 = server_error
 
 if settings.DEBUG:  # pragma: no cover - local run only
     from django.conf.urls.static import static

@@ -9,7 +9,8 @@ LANGUAGE plpgsql VOLATILE AS $$
 -- snapshot's xmax when none is running. Rows stamped below it can no longer appear or change
 -- without being restamped. See common/sync.py.
 DECLARE
-    xmax bigint;
+    own bigint;
+    ref bigint;
     low bigint;
     oldest bigint;
 BEGIN
@@ -17,11 +18,14 @@ BEGIN
         RETURN pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
     END IF;
     PERFORM pg_stat_clear_snapshot();
-    xmax := pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
-    low := xmax % 4294967296;
-    -- 32-bit ids of running writers of this database (and prepared transactions), taken
-    -- as the nearest id below xmax; ids at or above xmax are held back by xmax anyway.
-    SELECT min(xmax - d) INTO oldest FROM (
+    -- The caller's own writes (a request inside a write transaction, a test) are visible
+    -- to it: the reference point is past its own id as well as past the snapshot's xmax.
+    own := pg_current_xact_id_if_assigned()::text::bigint;
+    ref := greatest(pg_snapshot_xmax(pg_current_snapshot())::text::bigint, own + 1);
+    low := ref % 4294967296;
+    -- 32-bit ids of the other running writers of this database (and prepared transactions),
+    -- read as the nearest id below ref; ids at or above ref are held back by ref anyway.
+    SELECT min(ref - d) INTO oldest FROM (
         SELECT (low - x::text::bigint + 4294967296) % 4294967296 AS d
           FROM (
               SELECT backend_xid AS x FROM pg_stat_activity
@@ -32,7 +36,7 @@ BEGIN
           ) running
     ) distances
     WHERE d > 0 AND d < 2147483648;
-    RETURN least(xmax, coalesce(oldest, xmax));
+    RETURN least(ref, coalesce(oldest, ref));
 END;
 $$;
 """
