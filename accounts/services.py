@@ -159,14 +159,18 @@ def api_pull_log(
     from common.api.pagination import NOT_FILTERS
     from common.audit import client_ip
 
+    def clean(text: str, size: int = 200) -> str:
+        return text.replace("\x00", "")[:size]  # NUL cannot be stored in PostgreSQL text
+
     params = request.query_params
-    filters = {
-        key: (values[0] if len(values) == 1 else values)[:200]
-        for key, values in ((k, params.getlist(k)) for k in list(params)[:LOGGED_FILTERS_MAX])
-        if key not in NOT_FILTERS
-    }
+    filters = {}
+    for key in list(params)[:LOGGED_FILTERS_MAX]:
+        if key in NOT_FILTERS:
+            continue
+        values = [clean(v) for v in params.getlist(key)[:LOGGED_FILTERS_MAX]]
+        filters[clean(key, 64)] = values[0] if len(values) == 1 else values
     if "page_size" in params:
-        filters["page_size"] = params["page_size"][:10]
+        filters["page_size"] = clean(params["page_size"], 10)
     token = request.auth if isinstance(request.auth, ApiToken) else None
     return ApiPull.objects.create(
         user=request.user,

@@ -11,6 +11,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
+from django_filters.utils import label_for_filter
 
 from villages.models import PREFIX_LENGTH
 
@@ -116,7 +117,16 @@ def date_range(field_name: str, label_from, label_to) -> tuple[DateFilter, DateF
 
 
 class SyncFilterSet(django_filters.FilterSet):
-    """Filters every synced resource has."""
+    """Filters every synced resource has. Filters made from `Meta.fields` are labelled with
+    their model field's (Chinese) name, so that the schema documents each of them."""
+
+    @classmethod
+    def get_filters(cls):
+        filters = super().get_filters()
+        for f in filters.values():
+            if f._label is None and cls._meta.model is not None:
+                f.label = label_for_filter(cls._meta.model, f.field_name, f.lookup_expr)
+        return filters
 
     region = RegionFilter(
         label=_("区划代码前缀"),

@@ -64,6 +64,11 @@ class ApiAutoSchema(AutoSchema):
     def _get_parameters(self):
         parameters = super()._get_parameters()
         for parameter in parameters:
+            if parameter["in"] == "path" and parameter["name"] == "id":
+                parameter["description"] = str(_("记录ID。"))
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
+                parameter["example"] = 120345
+                continue
             example = PARAMETER_EXAMPLES.get(parameter["name"])
             if example is not None and "example" not in parameter:
                 parameter["example"] = example

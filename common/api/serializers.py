@@ -137,10 +137,10 @@ class SyncSerializer(serializers.ModelSerializer):
         if plan is None:
             fields = []
             for key, field in cls().fields.items():
+                converter = _converter(field)
                 if field.source == "*":
                     raise TypeError(f"{cls.__name__}.{key}: source='*' is not supported")
-                column = field.source.replace(".", "__")
-                fields.append((key, column, *_converter(field)))
+                fields.append((key, field.source.replace(".", "__"), *converter))
             plan = SyncSerializer._plans[cls] = RowPlan(fields)
         return plan
 
