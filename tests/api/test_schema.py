@@ -59,9 +59,7 @@ def test_list_endpoints_document_the_filters():
         assert {"cursor", "page_size", "region"} <= params, resource
         if resource != "deletions":
             assert "updated_since" in params, resource
-    households = {
-        p["name"] for p in doc["paths"]["/api/v1/households/"]["get"]["parameters"]
-    }
+    households = {p["name"] for p in doc["paths"]["/api/v1/households/"]["get"]["parameters"]}
     assert {"status", "household_type", "main_cause", "risk", "reveal", "reason"} <= households
     paged = doc["components"]["schemas"]["PaginatedHouseholdList"]
     assert set(paged["required"]) == {"next", "has_more", "results"}
