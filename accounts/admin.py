@@ -121,10 +121,11 @@ class ApiTokenForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = User.objects.filter(
-            role__in=API_TOKEN_ROLES, is_active=True
-        ).order_by("username")
-        self.fields["user"].help_text = _("只能为省级接口账号签发。")
+        if "user" in self.fields:  # the add form; an issued token is read-only
+            self.fields["user"].queryset = User.objects.filter(
+                role__in=API_TOKEN_ROLES, is_active=True
+            ).order_by("username")
+            self.fields["user"].help_text = _("只能为省级接口账号签发。")
 
 
 @admin.register(ApiToken)

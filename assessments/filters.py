@@ -1,10 +1,9 @@
 """Filters of the oversight endpoints."""
 
-import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from common.api.filters import DateFilter, SyncFilterSet, date_range, id_filter
+from common.api.filters import BooleanFilter, DateFilter, SyncFilterSet, date_range, id_filter
 
 from .models import OPEN_STATUSES, Escalation, Finding, Inspection, MonthlyRanking
 
@@ -23,7 +22,7 @@ class FindingFilterSet(SyncFilterSet):
     team = id_filter("team", _("工作队ID"))
     cadre = id_filter("cadre", _("干部ID"))
     unit = id_filter("unit", _("派出单位ID"))
-    overdue = django_filters.BooleanFilter(
+    overdue = BooleanFilter(
         method="filter_overdue",
         label=_("超期未整改"),
         help_text=_("true：待整改或整改中且已过整改时限；false：其余。按请求当天计算。"),
@@ -48,7 +47,7 @@ class RankingFilterSet(SyncFilterSet):
     period_from, period_to = date_range("period", _("月份不早于"), _("月份不晚于"))
     county = id_filter("county", _("县区划ID"))
     team = id_filter("team", _("工作队ID"))
-    black_listed = django_filters.BooleanFilter(label=_("列入黑榜"))
+    black_listed = BooleanFilter(label=_("列入黑榜"))
 
     class Meta:
         model = MonthlyRanking

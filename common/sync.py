@@ -28,6 +28,8 @@ order that cannot skip:
   minutes) holds the feed back for its duration: the price of never skipping, and the reason
   long jobs commit in batches. On a read replica the standby's snapshot `xmin` is used, which
   is conservative in the same way.
+- A request that has written in its own open transaction (a test, a workflow endpoint)
+  sees its own rows: the horizon is past its own transaction id as well.
 - The horizon is read in its own statement *before* the page query, from fresh activity
   statistics (`pg_stat_clear_snapshot()`), so every transaction running when the page's
   snapshot is taken either was seen running (the horizon is at or below its id) or started

@@ -4,7 +4,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from common.api.filters import SyncFilterSet, date_range, id_filter
+from common.api.filters import BooleanFilter, SyncFilterSet, date_range, id_filter
 
 from .codes import RiskType
 from .models import (
@@ -39,7 +39,7 @@ class HouseholdFilterSet(SyncFilterSet):
             "如 lifted（已脱贫）、not_lifted（未脱贫）、returned（返贫）、cancelled（注销）。"
         ),
     )
-    relocated = django_filters.BooleanFilter(label=_("易地扶贫搬迁户"))
+    relocated = BooleanFilter(label=_("易地扶贫搬迁户"))
     risk = django_filters.MultipleChoiceFilter(
         choices=RISK_CHOICES,
         method="filter_risk",
@@ -70,7 +70,7 @@ class HouseholdFilterSet(SyncFilterSet):
 
 class MemberFilterSet(SyncFilterSet):
     household = id_filter("household", _("户ID"))
-    in_household = django_filters.BooleanFilter(
+    in_household = BooleanFilter(
         field_name="left_on",
         lookup_expr="isnull",
         label=_("在册成员"),
@@ -110,9 +110,7 @@ class MonitoringFilterSet(SyncFilterSet):
 
 class MeasureFilterSet(SyncFilterSet):
     household = id_filter("household", _("户ID"))
-    ongoing = django_filters.BooleanFilter(
-        field_name="end", lookup_expr="isnull", label=_("未结束的措施")
-    )
+    ongoing = BooleanFilter(field_name="end", lookup_expr="isnull", label=_("未结束的措施"))
 
     class Meta:
         model = Measure
@@ -122,9 +120,7 @@ class MeasureFilterSet(SyncFilterSet):
 class PairingFilterSet(SyncFilterSet):
     household = id_filter("household", _("户ID"))
     cadre = id_filter("cadre", _("帮扶责任人（干部）ID"))
-    active = django_filters.BooleanFilter(
-        field_name="end", lookup_expr="isnull", label=_("在岗结对")
-    )
+    active = BooleanFilter(field_name="end", lookup_expr="isnull", label=_("在岗结对"))
 
     class Meta:
         model = Pairing

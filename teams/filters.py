@@ -1,9 +1,8 @@
 """Filters of the roster and presence endpoints."""
 
-import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from common.api.filters import SyncFilterSet, date_range, id_filter
+from common.api.filters import BooleanFilter, SyncFilterSet, date_range, id_filter
 
 from .models import Assignment, Attendance, Cadre, DispatchingUnit, LeaveRequest, WorkTeam
 
@@ -34,8 +33,8 @@ class CadreFilterSet(SyncFilterSet):
 class AssignmentFilterSet(SyncFilterSet):
     team = id_filter("team", _("工作队ID"))
     cadre = id_filter("cadre", _("干部ID"))
-    is_leader = django_filters.BooleanFilter(label=_("队长"))
-    is_first_secretary = django_filters.BooleanFilter(label=_("第一书记"))
+    is_leader = BooleanFilter(label=_("队长"))
+    is_first_secretary = BooleanFilter(label=_("第一书记"))
 
     class Meta:
         model = Assignment

@@ -1,9 +1,8 @@
 """Filters of the regions and villages endpoints."""
 
-import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from common.api.filters import SyncFilterSet, id_filter
+from common.api.filters import BooleanFilter, SyncFilterSet, id_filter
 
 from .models import Region, Village
 
@@ -18,9 +17,9 @@ class RegionFilterSet(SyncFilterSet):
 
 class VillageFilterSet(SyncFilterSet):
     township = id_filter("township", _("乡镇区划ID"))
-    is_deep_poverty = django_filters.BooleanFilter(label=_("深度贫困村"))
-    is_weak_organisation = django_filters.BooleanFilter(label=_("软弱涣散村"))
-    is_relocation_site = django_filters.BooleanFilter(label=_("易地搬迁安置点"))
+    is_deep_poverty = BooleanFilter(label=_("深度贫困村"))
+    is_weak_organisation = BooleanFilter(label=_("软弱涣散村"))
+    is_relocation_site = BooleanFilter(label=_("易地搬迁安置点"))
 
     class Meta:
         model = Village

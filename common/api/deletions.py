@@ -45,7 +45,10 @@ class DeletionFilterSet(django_filters.FilterSet):
         field_name="deleted_at",
         lookup_expr="gte",
         label=_("删除时间不早于"),
-        help_text=_("只返回此时间及以后的删除（ISO 8601）。增量同步请使用 next 游标。"),
+        help_text=_(
+            "只返回此时间及以后的删除（RFC 3339，须带时区，如 2026-01-01T00:00:00+08:00）。"
+            "增量同步请使用 next 游标。"
+        ),
     )
 
     class Meta:

@@ -1,23 +1,27 @@
 """FilterSets of the synced resources: `region` and `updated_since` everywhere, then the
 fields a province filters on. Every filter validates its value before it reaches SQL (ids in
-the bigint range, dates in a sane range, codes of digits), so bad input is a 400 in Chinese,
-never a database error; ids are not checked against the database, so a filter never tells an
-out-of-scope id from a missing one."""
+the bigint range, codes of digits, times that fit the database), so bad input is a 400 in
+Chinese, never a database error; the schema states the same limits. Ids are not checked
+against the database, so a filter never tells an out-of-scope id from a missing one."""
 
 import datetime as dt
+import re
 
 import django_filters
 from django import forms
-from django.utils import timezone
+from django.db import models
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import label_for_filter
+from rest_framework.exceptions import ValidationError
 
 from villages.models import PREFIX_LENGTH
 
 MAX_ID = 2**63 - 1
-EARLIEST = dt.date(1900, 1, 1)
-LATEST = dt.date(2200, 12, 31)
+# Timestamps stored in PostgreSQL stay within Python's range once moved to UTC.
+EARLIEST = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
+LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
 
 
 def region_prefix(value: str) -> str:
@@ -50,6 +54,12 @@ class RegionFilter(django_filters.CharFilter):
         return qs.filter(qs.scope_q(value))
 
 
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number (a year, a count): 2016.5 is an error, not a filter matching nothing."""
+
+    field_class = forms.IntegerField
+
+
 class IdFilter(django_filters.NumberFilter):
     """A foreign key by id, validated as a positive bigint and never looked up."""
 
@@ -61,44 +71,62 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
-class SafeDateField(forms.DateField):
-    def clean(self, value):
-        value = super().clean(value)
-        if value is not None and not EARLIEST <= value <= LATEST:
-            raise forms.ValidationError(_g("日期超出范围（1900—2200年）。"))
-        return value
+class StrictDateField(forms.DateField):
+    input_formats = ["%Y-%m-%d"]  # ISO 8601 (the schema's "date"), nothing locale-dependent
 
 
 class DateFilter(django_filters.DateFilter):
-    field_class = SafeDateField
+    field_class = StrictDateField
 
 
-class SafeDateTimeField(forms.DateTimeField):
-    """ISO 8601; a time without offset is Beijing time; years 1900—2200 only."""
+class StrictBooleanField(forms.Field):
+    """true or false (1 or 0); anything else is an error, never "no filter"."""
 
-    input_formats = [*forms.DateTimeField.input_formats]
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
 
     def to_python(self, value):
+        if value in (None, ""):
+            return None
         try:
-            result = super().to_python(value)
-        except (OverflowError, ValueError):
-            raise forms.ValidationError(
-                _g("请输入有效的时间，如 2026-01-01T00:00:00+08:00。")
-            ) from None
-        return result
+            return self.VALUES[str(value).strip().lower()]
+        except KeyError:
+            raise forms.ValidationError(_g("应为 true 或 false。")) from None
 
-    def clean(self, value):
-        value = super().clean(value)
-        if value is None:
-            return value
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+_RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+class SafeDateTimeField(forms.Field):
+    """An RFC 3339 time with its offset (the schema's "date-time"), e.g.
+    2026-01-01T00:00:00+08:00. A leap second counts as the next second; a time too far out to
+    move to UTC (year 1, year 9999) is the earliest or the latest time, which is what it means
+    for "since"."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        match = _RFC3339.match(str(value).strip())
+        if not match:
+            raise forms.ValidationError(_g("请输入带时区的时间，如 2026-01-01T00:00:00+08:00。"))
+        day, hour, minute, second, fraction, offset = match.groups()
+        leap = second == "60"
+        text = f"{day}T{hour}:{minute}:{'59' if leap else second}{fraction or ''}"
+        text += "+00:00" if offset in "Zz" else offset
         try:
-            if timezone.is_naive(value):
-                value = timezone.make_aware(value)
-            if not EARLIEST <= value.astimezone(dt.UTC).date() <= LATEST:
-                raise ValueError
-        except (OverflowError, ValueError):
-            raise forms.ValidationError(_g("时间超出范围（1900—2200年）。")) from None
-        return value
+            value = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise forms.ValidationError(_g("时间不存在，请核对。")) from None
+        try:
+            value = value.astimezone(dt.UTC) + dt.timedelta(seconds=1 if leap else 0)
+        except OverflowError:
+            return EARLIEST if value.year < 2000 else LATEST
+        return max(EARLIEST, min(value, LATEST))
 
 
 class DateTimeFilter(django_filters.DateTimeFilter):
@@ -120,6 +148,23 @@ class SyncFilterSet(django_filters.FilterSet):
     """Filters every synced resource has. Filters made from `Meta.fields` are labelled with
     their model field's (Chinese) name, so that the schema documents each of them."""
 
+    FILTER_DEFAULTS = {
+        **django_filters.FilterSet.FILTER_DEFAULTS,
+        models.BooleanField: {"filter_class": BooleanFilter},
+        models.DateField: {"filter_class": DateFilter},
+        **{
+            field: {"filter_class": IntegerFilter}
+            for field in (
+                models.IntegerField,
+                models.SmallIntegerField,
+                models.BigIntegerField,
+                models.PositiveIntegerField,
+                models.PositiveSmallIntegerField,
+                models.PositiveBigIntegerField,
+            )
+        },
+    }
+
     @classmethod
     def get_filters(cls):
         filters = super().get_filters()
@@ -140,8 +185,26 @@ class SyncFilterSet(django_filters.FilterSet):
         lookup_expr="gte",
         label=_("更新时间不早于"),
         help_text=_(
-            "只返回此时间及以后修改过的记录（ISO 8601，不带时区按北京时间），如 "
+            "只返回此时间及以后修改过的记录（RFC 3339，须带时区），如 "
             "2026-01-01T00:00:00+08:00。增量同步请保存并使用 next 游标：游标不会漏取在途事务"
             "稍后提交的修改，按时间筛选则可能漏取。"
         ),
     )
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter reads an empty parameter as "no filter"; here a filter given without a
+    value is an error (400), like any other value its type does not allow."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is not None:
+            empty = {
+                name: [_g("不能为空。")]
+                for name in filterset.filters
+                if name in request.query_params
+                and any(v == "" for v in request.query_params.getlist(name))
+            }
+            if empty:
+                raise ValidationError(empty)
+        return filterset

@@ -68,7 +68,7 @@ class SyncCursorPagination(BasePagination):
 
     def position(self, request) -> tuple[int, int] | None:
         raw = request.query_params.get(self.cursor_query_param)
-        if raw is None:
+        if not raw:
             return None
         try:
             x, i, fingerprint = signing.loads(raw, salt=CURSOR_SALT, max_age=self.max_age)
@@ -163,7 +163,7 @@ class SyncCursorPagination(BasePagination):
                 "description": str(
                     _("游标：取上一页响应中的 next 链接即可，不要自己构造。不带游标从头开始。")
                 ),
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_\-:]*$"},
             },
             {
                 "name": self.page_size_query_param,

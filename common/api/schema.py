@@ -69,10 +69,28 @@ class ApiAutoSchema(AutoSchema):
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
                 parameter["example"] = 120345
                 continue
+            self._constrain(parameter)
             example = PARAMETER_EXAMPLES.get(parameter["name"])
             if example is not None and "example" not in parameter:
                 parameter["example"] = example
         return parameters
+
+    def _constrain(self, parameter: dict) -> None:
+        """State in the schema the limits the filters check (so that a client, and a
+        property-based test, knows which values are valid)."""
+        from .filters import MAX_ID, IdFilter, RegionFilter
+
+        filterset = getattr(self.view, "filterset_class", None)
+        f = filterset.base_filters.get(parameter["name"]) if filterset else None
+        schema = parameter["schema"]
+        if isinstance(f, IdFilter):
+            schema.update({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+        elif isinstance(f, RegionFilter):
+            schema["pattern"] = "^[0-9]{2,12}$"
+        elif parameter["name"] == "reason":
+            schema.update({"minLength": 4, "maxLength": 200})
+        elif f is not None and schema.get("type") == "string" and "enum" not in schema:
+            schema.setdefault("minLength", 1)  # an empty filter value is refused
 
 
 def example(name: str, value: dict, *, summary=None) -> OpenApiExample:

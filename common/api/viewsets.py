@@ -21,13 +21,13 @@ from django.http import Http404
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, viewsets
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from . import REVEAL_PERMISSION
+from .filters import StrictFilterBackend
 from .pagination import SyncCursorPagination
 from .permissions import ApiAccess, view_permission
 from .schema import example
@@ -64,7 +64,7 @@ class SyncViewSet(viewsets.ReadOnlyModelViewSet):
     description: ClassVar[Any] = ""
     example: ClassVar[dict] = {}
     pagination_class = SyncCursorPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [StrictFilterBackend]
     permission_classes = [ApiAccess]
     throttle_classes = [ApiClientThrottle, ApiUserThrottle]
     renderer_classes = [JSONRenderer]
@@ -124,18 +124,22 @@ class SyncViewSet(viewsets.ReadOnlyModelViewSet):
 
     def reveal_requested(self, request) -> bool:
         raw = request.query_params.get("reveal")
-        if raw in (None, "", "false", "0"):
-            return False
-        if raw not in ("true", "1"):
+        if raw not in (None, "true", "1", "false", "0"):
             raise exceptions.ValidationError({"reveal": [_g("reveal 只能为 true 或 false。")]})
-        if not request.user.has_perm(REVEAL_PERMISSION):
-            raise exceptions.PermissionDenied(_g("您的角色不能查看完整的身份证号和电话。"))
-        reason = (request.query_params.get("reason") or "").strip()
-        if not 4 <= len(reason) <= 200 or "\x00" in reason:
+        reason = request.query_params.get("reason")
+        if reason is not None and (not 4 <= len(reason.strip()) <= 200 or "\x00" in reason):
             raise exceptions.ValidationError(
                 {"reason": [_g("查看完整身份证号和电话须说明理由（4到200字）。")]}
             )
-        self.reveal_reason = reason
+        if raw in (None, "false", "0"):
+            return False
+        if not request.user.has_perm(REVEAL_PERMISSION):
+            raise exceptions.PermissionDenied(_g("您的角色不能查看完整的身份证号和电话。"))
+        if reason is None:
+            raise exceptions.ValidationError(
+                {"reason": [_g("查看完整身份证号和电话须说明理由（4到200字）。")]}
+            )
+        self.reveal_reason = reason.strip()
         return True
 
     def list(self, request, *args, **kwargs):

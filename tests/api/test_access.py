@@ -124,13 +124,14 @@ def test_unknown_api_urls_answer_in_the_error_format(world, callers):
         ({"region": "14x"}, "region"),
         ({"region": "1"}, "region"),
         ({"updated_since": "yesterday"}, "updated_since"),
-        ({"updated_since": "0001-01-01T00:00:00Z"}, "updated_since"),
         ({"village": "-3"}, "village"),
         ({"village": "99999999999999999999"}, "village"),
         ({"household_type": "rich"}, "household_type"),
         ({"risk": "lucky"}, "risk"),
         ({"status": "a\x00b"}, "status"),
         ({"reveal": "maybe"}, "reveal"),
+        ({"relocated": "yes"}, "relocated"),
+        ({"year_identified": "2016.5"}, "year_identified"),
     ],
 )
 def test_bad_parameters_are_a_400_naming_the_field(world, callers, params, field):
@@ -139,6 +140,28 @@ def test_bad_parameters_are_a_400_naming_the_field(world, callers, params, field
     body = response.json()
     assert body["message"]
     assert field in body["extra"]["fields"], body
+
+
+@pytest.mark.parametrize(
+    ("since", "rows"),
+    [
+        ("0001-01-01T00:00:00+14:00", 2),
+        ("9999-12-31T23:59:59-12:00", 0),
+        ("2016-12-31T23:59:60Z", 2),
+        ("2026-01-01t00:00:00z", 2),
+        ("2000-01-01", None),
+        ("2000-01-01T00:00:00", None),
+        ("2000-02-30T00:00:00+08:00", None),
+    ],
+)
+def test_times_are_rfc3339_far_ones_the_earliest_or_latest(world, callers, since, rows):
+    response = callers["province"].client.get("/api/v1/households/", {"updated_since": since})
+    if rows is None:
+        assert response.status_code == 400
+        assert "updated_since" in response.json()["extra"]["fields"]
+    else:
+        assert response.status_code == 200
+        assert len(response.json()["results"]) == rows
 
 
 def test_a_cursor_only_continues_the_same_filters(world, callers):
@@ -207,7 +230,7 @@ def test_masked_by_default_revealed_with_permission_and_reason(world, callers):
     assert (cadre["id_number"], cadre["phone"]) == (world.cadre_a.id_number, world.cadre_a.phone)
 
     county = callers["county_admin"]
-    response = county.client.get(url, {"reveal": "true", "reason": "想看看"})
+    response = county.client.get(url, {"reveal": "true", "reason": "想看看完整号码"})
     assert response.status_code == 403
     assert response.json()["message"] == "您的角色不能查看完整的身份证号和电话。"
 
