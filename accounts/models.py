@@ -4,6 +4,7 @@ API tokens of machine clients and the log of every API pull."""
 import pghistory
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.models import ScopedQuerySet
@@ -118,8 +119,6 @@ class ApiToken(models.Model):
 
     @property
     def is_usable(self) -> bool:
-        from django.utils import timezone
-
         return self.revoked_at is None and (
             self.expires_at is None or self.expires_at > timezone.now()
         )

@@ -161,6 +161,8 @@ class SyncViewSet(viewsets.ReadOnlyModelViewSet):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        # Personal data: never kept by a browser or a proxy.
+        response["Cache-Control"] = "private, no-store"
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             started = getattr(self, "started", None)
