@@ -71,6 +71,7 @@ class SyncViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[0-9]{1,18}"
     resource: ClassVar[str] = ""  # the URL prefix, set by ApiRouter.register
 
+    personal_data: ClassVar[bool] = False  # has masked fields (set from the serializer)
     reveal = False
     reveal_reason = ""
     row_count = 0
@@ -82,8 +83,9 @@ class SyncViewSet(viewsets.ReadOnlyModelViewSet):
         if not (cls.summary and cls.description and cls.example):
             raise TypeError(f"{cls.__name__} needs a Chinese summary, description and example")
         cls.serializer_class.plan()  # refuse unsupported fields now, not at the first request
-        masked = any(isinstance(f, MaskedField) for f in cls.serializer_class().fields.values())
-        parameters = REVEAL_PARAMETERS if masked else []
+        fields = cls.serializer_class().fields.values()
+        cls.personal_data = any(isinstance(f, MaskedField) for f in fields)
+        parameters = REVEAL_PARAMETERS if cls.personal_data else []
         extend_schema_view(
             list=extend_schema(
                 tags=[str(cls.summary)],
@@ -120,7 +122,7 @@ class SyncViewSet(viewsets.ReadOnlyModelViewSet):
     def initial(self, request, *args, **kwargs):
         self.started = time.perf_counter()
         super().initial(request, *args, **kwargs)
-        self.reveal = self.reveal_requested(request)
+        self.reveal = self.personal_data and self.reveal_requested(request)
 
     def reveal_requested(self, request) -> bool:
         raw = request.query_params.get("reveal")

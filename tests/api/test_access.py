@@ -302,3 +302,16 @@ def test_index_lists_every_resource(world, callers):
     body = callers["province"].client.get("/api/v1/").json()
     assert set(body) == set(RESOURCES)
     assert body["households"].endswith("/api/v1/households/")
+
+
+def test_reveal_is_ignored_where_there_is_nothing_personal(world, callers):
+    response = callers["province"].client.get(
+        "/api/v1/villages/", {"reveal": "true", "reason": "无关请求"}
+    )
+    assert response.status_code == 200
+    assert not ApiPull.objects.filter(revealed=True).exists()
+
+
+def test_answers_are_not_cached(world, callers):
+    response = callers["province"].client.get(f"/api/v1/members/{world.person_a.pk}/")
+    assert response["Cache-Control"] == "private, no-store"
