@@ -17,7 +17,7 @@ from common.selectors import tombstone_list
 from .filters import DateTimeFilter, RegionFilter
 from .pagination import SyncCursorPagination
 from .permissions import view_permission
-from .routers import REGISTRY
+from .routers import sync_resources
 from .serializers import SyncSerializer
 from .viewsets import SyncViewSet
 
@@ -86,7 +86,7 @@ class DeletionViewSet(SyncViewSet):
         user = self.request.user
         return {
             vs.model()._meta.label_lower: name
-            for name, vs in REGISTRY.items()
+            for name, vs in sync_resources().items()
             if vs is not DeletionViewSet and user.has_perm(view_permission(vs.model()))
         }
 

@@ -16,9 +16,10 @@ from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import label_for_filter
 from rest_framework.exceptions import ValidationError
 
-from villages.models import PREFIX_LENGTH
-
 MAX_ID = 2**63 - 1
+# Significant digits of a 12-digit region code above the village: province, city, county,
+# township (DESIGN.md section 3; villages.models keeps the same table for its own rules).
+REGION_LEVEL_DIGITS = (2, 4, 6, 9)
 # Timestamps stored in PostgreSQL stay within Python's range once moved to UTC.
 EARLIEST = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
 LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
@@ -31,7 +32,7 @@ def region_prefix(value: str) -> str:
     if not value.isascii() or not value.isdigit() or not 2 <= len(value) <= 12:
         raise forms.ValidationError(_g("区划代码应为2到12位数字，如 14 或 140121。"))
     if len(value) == 12:
-        for size in sorted(PREFIX_LENGTH.values())[:-1]:
+        for size in REGION_LEVEL_DIGITS:
             if set(value[size:]) == {"0"}:
                 return value[:size]
     return value

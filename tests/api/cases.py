@@ -1,7 +1,8 @@
 """The scope case of every API resource: (an object of county A, its twin in county B).
 
-One line per resource. The scope walk (test_scope.py) runs every resource the routers serve
-with every role; a resource without a case here fails it.
+One line per read resource. The scope walk (test_scope.py) runs every read resource the
+routers serve with every role; a resource without a case here fails it. A workflow endpoint
+(not a SyncViewSet: an export request, say) names its own scope test in OTHER_SCOPE_TESTS.
 """
 
 import datetime as dt
@@ -47,3 +48,6 @@ CASES = {
 
 # Rows scoped by a county's own code (not by a village's): township staff see none of them.
 COUNTY_SCOPED = {"escalations"}
+
+# Workflow endpoints: resource → "module::test" that proves its scope (it must exist).
+OTHER_SCOPE_TESTS: dict[str, str] = {}

@@ -6,11 +6,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from common.api.routers import registry
+from common.api.routers import sync_resources
 
 from .conftest import add_county
 
-RESOURCES = sorted(registry())
+RESOURCES = sorted(sync_resources())
 LIST_QUERIES = 4
 DETAIL_QUERIES = 3
 

@@ -7,7 +7,7 @@ import re
 from django.core.management import call_command
 from django.test import Client
 
-from common.api.routers import registry
+from common.api.routers import registry, sync_resources
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -34,7 +34,8 @@ def test_every_operation_is_documented_in_chinese_with_errors_and_examples():
     resources = {path.split("/")[3] for path, _method, _op in operations}
     assert resources == set(registry())
     for path, method, op in operations:
-        assert method == "get", (path, method)  # read-only API
+        if path.split("/")[3] in sync_resources():
+            assert method == "get", (path, method)  # read endpoints only
         assert CJK.search(op["summary"]), path
         assert CJK.search(op["description"]), path
         assert any(CJK.search(tag) for tag in op["tags"]), path
@@ -54,7 +55,7 @@ def test_every_operation_is_documented_in_chinese_with_errors_and_examples():
 
 def test_list_endpoints_document_the_filters():
     doc = schema()
-    for resource in registry():
+    for resource in sync_resources():
         params = {p["name"] for p in doc["paths"][f"/api/v1/{resource}/"]["get"]["parameters"]}
         assert {"cursor", "page_size", "region"} <= params, resource
         if resource != "deletions":

@@ -1,15 +1,17 @@
-"""The scope walk of the API: for every resource the routers serve and every role, the list
-holds exactly the rows of the role's scope, an out-of-scope id answers exactly like a missing
-one, and roles that may not read the API are refused everywhere. A resource without a case in
-cases.py fails here; so does an API view that is not a registered SyncViewSet."""
+"""The scope walk of the API: for every read resource the routers serve and every role, the
+list holds exactly the rows of the role's scope, an out-of-scope id answers exactly like a
+missing one, and roles that may not read the API are refused everywhere. A read resource
+without a case in cases.py fails here; so does an API view that no ApiRouter registered, and a
+workflow endpoint whose scope test is not named in cases.OTHER_SCOPE_TESTS."""
+
+import importlib
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from common.api.routers import REGISTRY, registry
-from common.api.viewsets import SyncViewSet
+from common.api.routers import REGISTRY, registry, sync_resources
 
-from .cases import CASES, COUNTY_SCOPED
+from .cases import CASES, COUNTY_SCOPED, OTHER_SCOPE_TESTS
 from .conftest import pull_all
 
 MISSING_ID = 987654321
@@ -33,12 +35,19 @@ def test_every_api_view_is_a_registered_resource_with_a_scope_case():
     for route, cls in api_views():
         if route == "api/v1/":
             continue  # the index, which lists the resources and no rows
-        assert issubclass(cls, SyncViewSet), f"{route}: {cls.__name__} is not a SyncViewSet"
-        assert REGISTRY.get(cls.resource) is cls, f"{route}: {cls.__name__} is not registered"
+        assert REGISTRY.get(getattr(cls, "resource", None)) is cls, (
+            f"{route}: {cls.__name__} is not registered on an ApiRouter"
+        )
         seen.add(cls.resource)
-    assert seen == set(REGISTRY)
-    missing = set(REGISTRY) - set(CASES)
+    assert seen == set(registry())
+    missing = set(sync_resources()) - set(CASES)
     assert not missing, f"add a scope case to tests/api/cases.py for: {sorted(missing)}"
+    for resource in set(registry()) - set(sync_resources()):
+        assert resource in OTHER_SCOPE_TESTS, (
+            f"name the scope test of {resource!r} in tests/api/cases.py OTHER_SCOPE_TESTS"
+        )
+        module, _sep, name = OTHER_SCOPE_TESTS[resource].partition("::")
+        assert hasattr(importlib.import_module(module), name), OTHER_SCOPE_TESTS[resource]
 
 
 def expected_ids(resource, user) -> set[int]:
@@ -52,7 +61,7 @@ def answer(client, url):
     return response.status_code, response.json()
 
 
-@pytest.mark.parametrize("resource", sorted(registry()))
+@pytest.mark.parametrize("resource", sorted(sync_resources()))
 def test_scope_walk(world, callers, resource):
     assert resource in CASES, f"add a scope case to tests/api/cases.py for {resource!r}"
     inside, outside = CASES[resource](world)

@@ -4,12 +4,12 @@ give, masked and revealed, for every resource; and the documented examples fit t
 import pytest
 from rest_framework import serializers
 
-from common.api.routers import registry
+from common.api.routers import registry, sync_resources
 from common.api.serializers import MaskedField, SyncSerializer
 
 from .cases import CASES
 
-RESOURCES = sorted(registry())
+RESOURCES = sorted(sync_resources())
 
 
 class FakeRequest:
