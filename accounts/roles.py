@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from common.api import REVEAL_PERMISSION
+
 
 class Role(models.TextChoices):
     PROVINCE = "province", _("省级接口")
@@ -30,6 +32,8 @@ STAFF_ROLES = {
 # The three separated administrators (三员分立) hold no region: they see no business rows.
 SYSTEM_ROLES = {Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
 TEAM_ROLES = {Role.TEAM_LEADER, Role.TEAM_MEMBER}
+# Roles whose accounts may hold API tokens (machine clients of the read API).
+API_TOKEN_ROLES = {Role.PROVINCE}
 
 # Which roles a role may hand out when it creates accounts (never its own or a higher one).
 GRANTABLE_ROLES = {
@@ -95,6 +99,10 @@ def _perms(app_models: dict[str, tuple[str, ...]], actions: tuple[str, ...]) -> 
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    # The provincial office's systems mirror their province through the API: read
+    # everything; full ID numbers and phones (the national list is keyed by them) only when a
+    # request says why, and every such request is logged.
+    Role.PROVINCE: frozenset(_perms(_BUSINESS, _VIEW) | {REVEAL_PERMISSION}),
     Role.CITY: frozenset(_perms(_BUSINESS, _VIEW)),
     Role.COUNTY_ADMIN: frozenset(
         _perms({"teams": ("teamunit",)}, ("delete",))

@@ -14,3 +14,11 @@ def login_attempts_clean_task() -> None:
     from axes.handlers.proxy import AxesProxyHandler
 
     AxesProxyHandler.reset_logs(age_days=180)
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def api_pulls_purge_task() -> int:
+    """API pull logs are kept ZHUCUN_API_PULL_RETENTION_DAYS days (default 180)."""
+    from accounts.services import api_pulls_purge
+
+    return api_pulls_purge()

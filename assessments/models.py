@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel, ScopedQuerySet
+from common.sync import sync_index, sync_stamp_field, sync_triggers
 from households.models import Household
 from teams.models import Cadre, DispatchingUnit, WorkTeam
 from villages.models import Region, Village
@@ -43,7 +44,9 @@ class InspectionQuerySet(ScopedQuerySet):
         )
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class Inspection(BaseModel):
     region = models.ForeignKey(
         Region, verbose_name=_("组织区划"), on_delete=models.PROTECT, related_name="inspections"
@@ -64,6 +67,7 @@ class Inspection(BaseModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    sync_xid = sync_stamp_field()
 
     objects = InspectionQuerySet.as_manager()
 
@@ -71,6 +75,8 @@ class Inspection(BaseModel):
         verbose_name = _("督查检查")
         verbose_name_plural = _("督查检查")
         ordering = ["-on", "-id"]
+        triggers = sync_triggers(InspectionQuerySet.scope_path)
+        indexes = [sync_index("inspection")]
 
     def __str__(self) -> str:
         return f"{self.on:%Y-%m-%d} {self.title}"
@@ -141,6 +147,7 @@ class FindingQuerySet(ScopedQuerySet):
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
     model_name="FindingAudit",  # FindingEvent is the ledger's own step model
+    exclude=["sync_xid"],
 )
 class Finding(BaseModel):
     """One problem found: what, how serious, about whom, by when it must be fixed."""
@@ -214,6 +221,7 @@ class Finding(BaseModel):
     verified_on = models.DateField(_("验证日期"), null=True, blank=True)
     closed_on = models.DateField(_("销号日期"), null=True, blank=True)
     reopened = models.PositiveSmallIntegerField(_("回头看重新整改次数"), default=0)
+    sync_xid = sync_stamp_field()
 
     objects = FindingQuerySet.as_manager()
 
@@ -222,6 +230,7 @@ class Finding(BaseModel):
         verbose_name_plural = _("问题台账")
         ordering = ["deadline", "id"]
         indexes = [
+            sync_index("finding"),
             models.Index(fields=["status", "deadline"], name="finding_status_deadline"),
             models.Index(fields=["team", "status"], name="finding_team_status"),
         ]
@@ -241,6 +250,7 @@ class Finding(BaseModel):
                 violation_error_message=_("已整改须有整改情况及佐证。"),
             ),
         ]
+        triggers = sync_triggers(FindingQuerySet.scope_path)
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} · {self.village}"
@@ -435,6 +445,7 @@ class MonthlyRanking(BaseModel):
         default=False,
         help_text=_("由已发布的红黑榜通报设置：黑榜与排名后三名同样计入问责升级。"),
     )
+    sync_xid = sync_stamp_field()
 
     objects = RankingQuerySet.as_manager()
 
@@ -445,6 +456,8 @@ class MonthlyRanking(BaseModel):
         constraints = [
             models.UniqueConstraint(fields=["team", "period"], name="ranking_team_period"),
         ]
+        triggers = sync_triggers(RankingQuerySet.scope_path)
+        indexes = [sync_index("ranking")]
 
     def __str__(self) -> str:
         return f"{self.period:%Y-%m} {self.team} {self.rank}/{self.of}"
@@ -483,7 +496,9 @@ class EscalationQuerySet(ScopedQuerySet):
     scope_path = "county__code"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class Escalation(BaseModel):
     """The step a team (and its leader) or a dispatching unit has reached, derived from the
     rankings and the published black lists: bottom three or black once → 约谈, twice in a
@@ -539,6 +554,7 @@ class Escalation(BaseModel):
     confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
     carried_out_on = models.DateField(_("落实日期"), null=True, blank=True)
     note = models.TextField(_("落实情况"), blank=True)
+    sync_xid = sync_stamp_field()
 
     objects = EscalationQuerySet.as_manager()
 
@@ -567,6 +583,8 @@ class Escalation(BaseModel):
                 name="escalation_done_has_date",
             ),
         ]
+        triggers = sync_triggers(EscalationQuerySet.scope_path)
+        indexes = [sync_index("escalation")]
 
     def __str__(self) -> str:
         who = self.team or self.unit

@@ -26,7 +26,9 @@ class EncryptedCharField(models.TextField):
         return crypto.encrypt(value)
 
     def get_lookup(self, lookup_name):
-        if lookup_name not in ("isnull",):
+        # "df" (IS DISTINCT FROM) compares stored ciphertexts in trigger conditions (the audit
+        # trigger's "did anything change"); it never compares a clear value.
+        if lookup_name not in ("isnull", "df"):
             raise TypeError(f"Encrypted field {self.name} cannot be filtered with {lookup_name}.")
         return super().get_lookup(lookup_name)
 

@@ -70,3 +70,39 @@ class SubmissionKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
+
+
+class TombstoneQuerySet(ScopedQuerySet):
+    scope_path = "scope_code"
+
+
+class Tombstone(models.Model):
+    """A deleted row of a synced table, written by the table's trigger (common.sync).
+
+    `scope_code` is the region code the row was scoped by when it was deleted, so a county
+    sees only its own deletions (empty when it could not be found: superusers only);
+    `sync_xid` orders the deletion feed like the data feeds.
+    """
+
+    model = models.CharField(_("数据表"), max_length=64)
+    object_id = models.BigIntegerField(_("记录ID"))
+    scope_code = models.CharField(_("区划代码"), max_length=12, blank=True)
+    deleted_at = models.DateTimeField(_("删除时间"), db_index=True)
+    sync_xid = models.BigIntegerField(editable=False)
+
+    objects = TombstoneQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("删除记录")
+        verbose_name_plural = _("删除记录")
+        indexes = [
+            models.Index(fields=["sync_xid", "id"], name="tombstone_api_sync"),
+            models.Index(
+                fields=["scope_code"],
+                name="tombstone_scope_like",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.object_id}"

@@ -22,3 +22,10 @@ def submission_keys_purge_task() -> int:
     from common.idempotency import submission_keys_purge
 
     return submission_keys_purge()
+
+
+@shared_task(soft_time_limit=300, time_limit=330)
+def tombstones_purge_task() -> int:
+    from common.sync import tombstones_purge
+
+    return tombstones_purge()

@@ -1,9 +1,11 @@
-"""Health check for load balancers and monitoring: no login, no details."""
+"""Health check for load balancers and monitoring (no login, no details); the server error
+page, which answers the API in its JSON error format."""
 
 import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -38,3 +40,11 @@ def healthz(request):
     body = {"status": "ok" if healthy else "error"}
     body.update({name: "ok" if ok else "error" for name, ok in checks.items()})
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        from common.api.views import api_server_error
+
+        return api_server_error()
+    return defaults.server_error(request)

@@ -36,6 +36,17 @@ app.conf.beat_schedule = {
         "task": "reports.tasks.monthly_circulars_task",
         "schedule": crontab(day_of_month=2, hour=4, minute=0),
     },
+    # Nightly at 02:55: drop API tombstones past their retention (90 days); older deletion
+    # cursors are refused, so the province re-syncs rather than missing a deletion.
+    "tombstones-purge": {
+        "task": "common.tasks.tombstones_purge_task",
+        "schedule": crontab(hour=2, minute=55),
+    },
+    # Nightly at 03:05: drop API pull logs past their retention (180 days).
+    "api-pulls-purge": {
+        "task": "accounts.tasks.api_pulls_purge_task",
+        "schedule": crontab(hour=3, minute=5),
+    },
     # Nightly at 02:50: forget form submission keys older than 30 days (exactly-once forms).
     "submission-keys-purge": {
         "task": "common.tasks.submission_keys_purge_task",

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
-from common.views import healthz
+from common.views import healthz, server_error
 from reports.dashboard import dashboard_view
 
 admin.site.site_header = admin.site.site_title = _("驻村通")
@@ -16,8 +16,11 @@ urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="dashboard"),
     path("admin/", admin.site.urls),
     path("work/", include("config.work_urls")),
+    path("api/", include("config.api_urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
+
+handler500 = server_error
 
 if settings.DEBUG:  # pragma: no cover - local run only
     from django.conf.urls.static import static

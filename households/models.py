@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from common.fields import EncryptedCharField, KeyedHashField
 from common.models import BaseModel, ScopedQuerySet
 from common.people import mask_id_number, mask_phone
+from common.sync import sync_index, sync_stamp_field, sync_triggers
 from teams.models import Cadre, WorkTeam
 from villages.models import Region, Village
 
@@ -144,7 +145,9 @@ class HouseholdQuerySet(ScopedQuerySet):
         return qs.annotate(**wanted)
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class Household(BaseModel):
     """A registered (建档立卡) or monitored household."""
 
@@ -196,6 +199,7 @@ class Household(BaseModel):
     safe_water = models.BooleanField(_("饮水安全有保障"), default=True)
     relocated = models.BooleanField(_("易地扶贫搬迁户"), default=False)
     relocation_year = models.PositiveSmallIntegerField(_("搬迁年份"), null=True, blank=True)
+    sync_xid = sync_stamp_field()
 
     objects = HouseholdQuerySet.as_manager()
 
@@ -204,6 +208,7 @@ class Household(BaseModel):
         verbose_name_plural = _("帮扶户")
         ordering = ["code"]
         indexes = [
+            sync_index("household"),
             models.Index(
                 fields=["head_name"],
                 name="household_head_name_like",
@@ -227,6 +232,7 @@ class Household(BaseModel):
                 violation_error_message=_("脱贫年份不能早于识别年份。"),
             ),
         ]
+        triggers = sync_triggers(HouseholdQuerySet.scope_path)
 
     def __str__(self) -> str:
         return f"{self.code} {self.head_name}".strip()
@@ -336,7 +342,9 @@ class MemberQuerySet(ScopedQuerySet):
         return self.filter(left_on__isnull=True)
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class Member(BaseModel):
     household = models.ForeignKey(
         Household, verbose_name=_("户"), on_delete=models.CASCADE, related_name="members"
@@ -376,6 +384,7 @@ class Member(BaseModel):
     joined_on = models.DateField(_("入户日期"))
     left_on = models.DateField(_("离户日期"), null=True, blank=True)
     left_reason = models.CharField(_("离户原因"), max_length=64, blank=True)
+    sync_xid = sync_stamp_field()
 
     objects = MemberQuerySet.as_manager()
 
@@ -384,6 +393,7 @@ class Member(BaseModel):
         verbose_name_plural = _("家庭成员")
         ordering = ["household", "-relation", "birth_date", "id"]
         indexes = [
+            sync_index("member"),
             models.Index(fields=["household", "left_on"], name="member_household_active"),
             models.Index(fields=["id_hash"], name="member_id_hash"),
             models.Index(fields=["updated_at", "id"], name="member_sync"),
@@ -410,7 +420,7 @@ class Member(BaseModel):
                 condition=Q(migrant_months__lte=12), name="member_migrant_months_max_12"
             ),
         ]
-        triggers = refresh_years_triggers("member")
+        triggers = [*refresh_years_triggers("member"), *sync_triggers(MemberQuerySet.scope_path)]
 
     def __str__(self) -> str:
         return self.name
@@ -424,7 +434,9 @@ class IncomeRecordQuerySet(ScopedQuerySet):
     scope_path = "household__village__code"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class IncomeRecord(BaseModel):
     """A household's income and production costs of one month (registered before month end)."""
 
@@ -437,6 +449,7 @@ class IncomeRecord(BaseModel):
     property_income = models.DecimalField(_("财产性收入"), **MONEY)
     transfer = models.DecimalField(_("转移性收入"), **MONEY)
     production_cost = models.DecimalField(_("生产经营费用"), **MONEY)
+    sync_xid = sync_stamp_field()
 
     objects = IncomeRecordQuerySet.as_manager()
 
@@ -445,6 +458,7 @@ class IncomeRecord(BaseModel):
         verbose_name_plural = _("月收入登记")
         ordering = ["household", "-month"]
         indexes = [
+            sync_index("income"),
             models.Index(fields=["month"], name="income_month"),
             models.Index(fields=["updated_at", "id"], name="income_sync"),
         ]
@@ -456,7 +470,10 @@ class IncomeRecord(BaseModel):
             ),
             models.CheckConstraint(condition=Q(month__day=1), name="income_month_first_day"),
         ]
-        triggers = refresh_years_triggers("income")
+        triggers = [
+            *refresh_years_triggers("income"),
+            *sync_triggers(IncomeRecordQuerySet.scope_path),
+        ]
 
     def __str__(self) -> str:
         return f"{self.household_id} {self.month:%Y-%m}"
@@ -615,6 +632,7 @@ class MonitoringQuerySet(ScopedQuerySet):
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
     model_name="MonitoringAudit",
+    exclude=["sync_xid"],
 )
 class Monitoring(BaseModel):
     """A household under 防返贫 monitoring, from identification to 风险消除 (and back)."""
@@ -640,6 +658,7 @@ class Monitoring(BaseModel):
     status = models.CharField(
         _("状态"), max_length=16, choices=Status.choices, default=Status.MONITORING
     )
+    sync_xid = sync_stamp_field()
 
     objects = MonitoringQuerySet.as_manager()
 
@@ -660,6 +679,8 @@ class Monitoring(BaseModel):
                 name="monitoring_eliminated_on_by_status",
             ),
         ]
+        triggers = sync_triggers(MonitoringQuerySet.scope_path)
+        indexes = [sync_index("monitoring")]
 
     def __str__(self) -> str:
         return f"{self.household} · {self.get_category_display()}"
@@ -699,7 +720,9 @@ class MeasureQuerySet(ScopedQuerySet):
     scope_path = "household__village__code"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class Measure(BaseModel):
     """A support measure carried out for a household (一户一策)."""
 
@@ -711,6 +734,7 @@ class Measure(BaseModel):
     end = models.DateField(_("结束日期"), null=True, blank=True)
     owner = models.CharField(_("责任单位或责任人"), max_length=64, blank=True)
     note = models.TextField(_("内容"), blank=True)
+    sync_xid = sync_stamp_field()
 
     objects = MeasureQuerySet.as_manager()
 
@@ -718,7 +742,10 @@ class Measure(BaseModel):
         verbose_name = _("帮扶措施")
         verbose_name_plural = _("帮扶措施")
         ordering = ["household", "-start"]
-        indexes = [models.Index(fields=["household", "start"], name="measure_household_start")]
+        indexes = [
+            models.Index(fields=["household", "start"], name="measure_household_start"),
+            sync_index("measure"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end__isnull=True) | Q(end__gte=F("start")),
@@ -726,6 +753,7 @@ class Measure(BaseModel):
                 violation_error_message=_("结束日期不能早于开始日期。"),
             ),
         ]
+        triggers = sync_triggers(MeasureQuerySet.scope_path)
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.start}"
@@ -738,7 +766,9 @@ class PairingQuerySet(ScopedQuerySet):
         return self.filter(end__isnull=True)
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class Pairing(BaseModel):
     """The cadre who answers for a household (结对帮扶): one active at a time."""
 
@@ -752,6 +782,7 @@ class Pairing(BaseModel):
     end = models.DateField(_("结束日期"), null=True, blank=True)
     reason = models.CharField(_("结对原因"), max_length=200, blank=True)
     end_reason = models.CharField(_("调整原因"), max_length=200, blank=True)
+    sync_xid = sync_stamp_field()
 
     objects = PairingQuerySet.as_manager()
 
@@ -772,6 +803,8 @@ class Pairing(BaseModel):
                 violation_error_message=_("结束日期不能早于开始日期。"),
             ),
         ]
+        triggers = sync_triggers(PairingQuerySet.scope_path)
+        indexes = [sync_index("pairing")]
 
     def __str__(self) -> str:
         return f"{self.cadre} → {self.household}"
@@ -792,7 +825,9 @@ def visit_photo_path(instance: "VisitLog", filename: str) -> str:
     return f"visits/{instance.visited_on:%Y/%m}/{instance.client_key}.{ext}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class VisitLog(BaseModel):
     """A visit to a household (入户走访 or by phone). `client_key` is the key the phone's
     form carried: the same submission sent again never makes a second visit."""
@@ -823,6 +858,7 @@ class VisitLog(BaseModel):
         _("经度"), max_digits=9, decimal_places=6, null=True, blank=True
     )
     client_key = models.UUIDField(_("提交标识"), editable=False)
+    sync_xid = sync_stamp_field()
 
     objects = VisitLogQuerySet.as_manager()
 
@@ -831,6 +867,7 @@ class VisitLog(BaseModel):
         verbose_name_plural = _("走访记录")
         ordering = ["-visited_on", "-id"]
         indexes = [
+            sync_index("visit"),
             models.Index(fields=["household", "visited_on"], name="visit_household_day"),
             models.Index(fields=["cadre", "visited_on"], name="visit_cadre_day"),
         ]
@@ -842,6 +879,7 @@ class VisitLog(BaseModel):
                 name="visit_position_range",
             ),
         ]
+        triggers = sync_triggers(VisitLogQuerySet.scope_path)
 
     def __str__(self) -> str:
         return f"{self.household} {self.visited_on:%Y-%m-%d} {self.cadre}"

@@ -209,3 +209,43 @@ def visit_coverage(*, user: Any, today: dt.date, prefix: str = "") -> list[dict]
             }
         )
     return rows
+
+
+# --- the provincial pull (households.apis) ------------------------------------------------
+
+
+def member_list(*, user: Any):
+    from .models import Member
+
+    return Member.objects.visible_to(user).select_related("household")
+
+
+def income_list(*, user: Any):
+    return IncomeRecord.objects.visible_to(user).select_related("household")
+
+
+def monitoring_list(*, user: Any):
+    from .models import Monitoring
+
+    return Monitoring.objects.visible_to(user).select_related("household")
+
+
+def measure_list(*, user: Any):
+    from .models import Measure
+
+    return Measure.objects.visible_to(user).select_related("household")
+
+
+def pairing_list(*, user: Any):
+    return Pairing.objects.visible_to(user).select_related("household", "cadre")
+
+
+def visit_list(*, user: Any):
+    """Visits with `has_photo` (the photo itself is not part of the pull)."""
+    return (
+        VisitLog.objects.visible_to(user)
+        .select_related("household", "cadre")
+        .annotate(
+            has_photo=models.ExpressionWrapper(~Q(photo=""), output_field=models.BooleanField())
+        )
+    )

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from common.fields import EncryptedCharField, KeyedHashField
 from common.models import BaseModel, ScopedQuerySet
 from common.people import mask_id_number, mask_phone
+from common.sync import sync_index, sync_stamp_field, sync_triggers, touch_triggers
 from villages.models import Region, Village
 
 
@@ -45,7 +46,9 @@ class DispatchingUnitQuerySet(ScopedQuerySet):
         )
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class DispatchingUnit(BaseModel):
     name = models.CharField(_("单位名称"), max_length=128)
     level = models.CharField(_("单位层级"), max_length=16, choices=UnitLevel.choices)
@@ -56,6 +59,7 @@ class DispatchingUnit(BaseModel):
     principal_leader = models.CharField(_("主要负责人"), max_length=64, blank=True)
     contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
     contact_phone = EncryptedCharField(_("联系电话"), blank=True, default="")
+    sync_xid = sync_stamp_field()
 
     objects = DispatchingUnitQuerySet.as_manager()
 
@@ -70,6 +74,8 @@ class DispatchingUnit(BaseModel):
                 violation_error_message=_("该区划下已有同名单位。"),
             ),
         ]
+        triggers = sync_triggers(DispatchingUnitQuerySet.scope_path)
+        indexes = [sync_index("unit")]
 
     def __str__(self) -> str:
         return self.name
@@ -112,7 +118,9 @@ class WorkTeamQuerySet(ScopedQuerySet):
         )
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class WorkTeam(BaseModel):
     """A resident work team: one active team per village (一村一队)."""
 
@@ -139,6 +147,7 @@ class WorkTeam(BaseModel):
         _("状态"), max_length=16, choices=TeamStatus.choices, default=TeamStatus.ACTIVE
     )
     ended_on = models.DateField(_("撤离日期"), null=True, blank=True)
+    sync_xid = sync_stamp_field()
 
     objects = WorkTeamQuerySet.as_manager()
 
@@ -159,6 +168,8 @@ class WorkTeam(BaseModel):
                 violation_error_message=_("任期结束日期应晚于开始日期。"),
             ),
         ]
+        triggers = sync_triggers(WorkTeamQuerySet.scope_path)
+        indexes = [sync_index("team")]
 
     def __str__(self) -> str:
         return self.name
@@ -187,6 +198,8 @@ class TeamUnit(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["team", "unit"], name="team_unit_unique"),
         ]
+        # The team lists its joint units: a change here serves the team again.
+        triggers = touch_triggers("team")
 
     def __str__(self) -> str:
         return f"{self.team_id}-{self.unit_id}"
@@ -230,7 +243,9 @@ class CadreQuerySet(ScopedQuerySet):
         )
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class Cadre(BaseModel):
     """A person who serves on work teams. ID number and phone are stored encrypted."""
 
@@ -267,6 +282,7 @@ class Cadre(BaseModel):
         on_delete=models.SET_NULL,
         related_name="cadre",
     )
+    sync_xid = sync_stamp_field()
 
     objects = CadreQuerySet.as_manager()
 
@@ -281,6 +297,8 @@ class Cadre(BaseModel):
                 violation_error_message=_("该身份证号已登记。"),
             ),
         ]
+        triggers = sync_triggers(CadreQuerySet.scope_path)
+        indexes = [sync_index("cadre")]
 
     def __str__(self) -> str:
         return self.name
@@ -322,7 +340,9 @@ class AssignmentQuerySet(ScopedQuerySet):
         )
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class Assignment(BaseModel):
     """A cadre serving on a team: 队长 and/or 第一书记, or 队员. One active per cadre."""
 
@@ -349,6 +369,7 @@ class Assignment(BaseModel):
         on_delete=models.PROTECT,
         related_name="predecessors",
     )
+    sync_xid = sync_stamp_field()
 
     objects = AssignmentQuerySet.as_manager()
 
@@ -356,7 +377,10 @@ class Assignment(BaseModel):
         verbose_name = _("任职")
         verbose_name_plural = _("任职")
         ordering = ["team", "-is_leader", "-is_first_secretary", "start", "id"]
-        indexes = [models.Index(fields=["team", "status"], name="assignment_team_status")]
+        indexes = [
+            models.Index(fields=["team", "status"], name="assignment_team_status"),
+            sync_index("assignment"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["cadre"],
@@ -393,6 +417,7 @@ class Assignment(BaseModel):
                 violation_error_message=_("召回须填写原因。"),
             ),
         ]
+        triggers = sync_triggers(AssignmentQuerySet.scope_path)
 
     def __str__(self) -> str:
         return f"{self.cadre} · {self.role_label}"
@@ -518,7 +543,9 @@ class AttendanceQuerySet(ScopedQuerySet):
     scope_path = "team__village__code"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class Attendance(BaseModel):
     """One row per cadre per day. A check-in marks the day present; an absence recorded by an
     inspection overrides it (the check-in time and position stay as evidence)."""
@@ -547,6 +574,7 @@ class Attendance(BaseModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    sync_xid = sync_stamp_field()
 
     objects = AttendanceQuerySet.as_manager()
 
@@ -554,7 +582,10 @@ class Attendance(BaseModel):
         verbose_name = _("考勤")
         verbose_name_plural = _("考勤")
         ordering = ["-day", "cadre"]
-        indexes = [models.Index(fields=["team", "day"], name="attendance_team_day")]
+        indexes = [
+            models.Index(fields=["team", "day"], name="attendance_team_day"),
+            sync_index("attendance"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["cadre", "day"],
@@ -567,6 +598,7 @@ class Attendance(BaseModel):
                 name="attendance_position_range",
             ),
         ]
+        triggers = sync_triggers(AttendanceQuerySet.scope_path)
 
     def __str__(self) -> str:
         if self.cadre_id is None or self.day is None:  # an add form not yet valid
@@ -595,7 +627,9 @@ class LeaveQuerySet(ScopedQuerySet):
         return self.filter(status__in=[LeaveStatus.APPROVED, LeaveStatus.FILED])
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class LeaveRequest(BaseModel):
     """Leave (事假, 病假) is approved by the township or the county, by its length under the
     county's rule; official business away from the village (meetings, training, project work)
@@ -635,6 +669,7 @@ class LeaveRequest(BaseModel):
     )
     decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
     decision_note = models.CharField(_("审批意见"), max_length=200, blank=True)
+    sync_xid = sync_stamp_field()
 
     objects = LeaveQuerySet.as_manager()
 
@@ -642,7 +677,10 @@ class LeaveRequest(BaseModel):
         verbose_name = _("请假与公务外出")
         verbose_name_plural = _("请假与公务外出")
         ordering = ["-start", "-id"]
-        indexes = [models.Index(fields=["cadre", "start"], name="leave_cadre_start")]
+        indexes = [
+            models.Index(fields=["cadre", "start"], name="leave_cadre_start"),
+            sync_index("leave"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(end__gte=models.F("start")),
@@ -650,6 +688,7 @@ class LeaveRequest(BaseModel):
                 violation_error_message=_("结束日期不能早于开始日期。"),
             ),
         ]
+        triggers = sync_triggers(LeaveQuerySet.scope_path)
 
     def __str__(self) -> str:
         return f"{self.cadre} {self.get_kind_display()} {self.start:%m-%d}~{self.end:%m-%d}"

@@ -2,31 +2,65 @@
 
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Exists, OuterRef, QuerySet
 
 from villages.models import Village
 
-from .models import Assignment, AssignmentQuerySet, Cadre, CadreQuerySet, WorkTeam, WorkTeamQuerySet
+from .models import (
+    Assignment,
+    AssignmentQuerySet,
+    Attendance,
+    AttendanceQuerySet,
+    Cadre,
+    CadreQuerySet,
+    DispatchingUnit,
+    DispatchingUnitQuerySet,
+    LeaveQuerySet,
+    LeaveRequest,
+    TeamUnit,
+    WorkTeam,
+    WorkTeamQuerySet,
+)
 
 
-def team_list(*, user: Any) -> WorkTeamQuerySet:
-    return (
+def unit_list(*, user: Any) -> DispatchingUnitQuerySet:
+    return DispatchingUnit.objects.visible_to(user).select_related("region")
+
+
+def team_list(*, user: Any, with_warnings: bool = True) -> WorkTeamQuerySet:
+    """Teams with the ids of their joint units (`joint_unit_ids`) and, unless asked not to,
+    the derived warnings."""
+    qs = (
         WorkTeam.objects.visible_to(user)
-        .with_warnings()
         .select_related("village", "village__township", "lead_unit")
+        .annotate(
+            joint_unit_ids=ArraySubquery(
+                TeamUnit.objects.filter(team=OuterRef("pk")).order_by("unit_id").values("unit_id")
+            )
+        )
     )
+    return qs.with_warnings() if with_warnings else qs
 
 
-def cadre_list(*, user: Any) -> CadreQuerySet:
-    return Cadre.objects.visible_to(user).with_warnings().select_related("unit")
+def cadre_list(*, user: Any, with_warnings: bool = True) -> CadreQuerySet:
+    qs = Cadre.objects.visible_to(user).select_related("unit")
+    return qs.with_warnings() if with_warnings else qs
 
 
-def assignment_list(*, user: Any) -> AssignmentQuerySet:
-    return (
-        Assignment.objects.visible_to(user)
-        .with_warnings()
-        .select_related("cadre", "team", "team__village", "team__village__township")
+def assignment_list(*, user: Any, with_warnings: bool = True) -> AssignmentQuerySet:
+    qs = Assignment.objects.visible_to(user).select_related(
+        "cadre", "team", "team__village", "team__village__township"
     )
+    return qs.with_warnings() if with_warnings else qs
+
+
+def attendance_list(*, user: Any) -> AttendanceQuerySet:
+    return Attendance.objects.visible_to(user).select_related("cadre", "team")
+
+
+def leave_list(*, user: Any) -> LeaveQuerySet:
+    return LeaveRequest.objects.visible_to(user).select_related("cadre", "team")
 
 
 def village_list_with_roster(*, user: Any) -> QuerySet[Village]:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel, ScopedQuerySet
+from common.sync import sync_index, sync_stamp_field, sync_triggers
 
 
 class Level(models.IntegerChoices):
@@ -73,7 +74,9 @@ class RegionQuerySet(ScopedQuerySet):
     scope_path = "code"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class Region(BaseModel):
     code = models.CharField(_("区划代码"), max_length=12, unique=True)
     name = models.CharField(_("名称"), max_length=64)
@@ -86,6 +89,7 @@ class Region(BaseModel):
         on_delete=models.PROTECT,
         related_name="children",
     )
+    sync_xid = sync_stamp_field()
 
     objects = RegionQuerySet.as_manager()
 
@@ -97,7 +101,9 @@ class Region(BaseModel):
             models.Index(
                 fields=["code"], name="region_code_like", opclasses=["varchar_pattern_ops"]
             ),
+            sync_index("region"),
         ]
+        triggers = sync_triggers(RegionQuerySet.scope_path)
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(code__regex=r"^[0-9]{12}$"), name="region_code_12_digits"
@@ -130,7 +136,9 @@ class VillageQuerySet(ScopedQuerySet):
     scope_path = "code"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+)
 class Village(BaseModel):
     """The profile of an administrative village (行政村); `code` repeats its region's code."""
 
@@ -167,6 +175,7 @@ class Village(BaseModel):
         default=0,
         validators=[MinValueValidator(0)],
     )
+    sync_xid = sync_stamp_field()
 
     objects = VillageQuerySet.as_manager()
 
@@ -178,7 +187,9 @@ class Village(BaseModel):
             models.Index(
                 fields=["code"], name="village_code_like", opclasses=["varchar_pattern_ops"]
             ),
+            sync_index("village"),
         ]
+        triggers = sync_triggers(VillageQuerySet.scope_path)
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(poverty_status="exited") | models.Q(exit_year__isnull=False),

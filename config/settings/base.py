@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "pgtrigger",
     "pghistory",
@@ -159,8 +161,55 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "common.errors.api_exception_handler",
+    # Machine clients (the province's systems) use tokens; people use their login session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api_auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "common.api.schema.ApiAutoSchema",
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "驻村通 数据接口",
+    "DESCRIPTION": (
+        "省级驻村办及其系统按省拉取全省数据的只读接口（第1版）。\n\n"
+        "**身份**：机器客户端使用安全管理员签发的令牌（请求头 `Authorization: Token <令牌>`），"
+        "个人使用登录会话。每个账号只能看到其管辖区划内的数据；不在范围内的记录与不存在的"
+        "记录回答完全相同（404）。\n\n"
+        "**增量同步**：每个资源按提交顺序分页，响应中的 `next` 链接总是给出：`has_more` 为 "
+        "true 时立即继续；为 false 时保存 `next`，下次从它开始只取此后新增和修改的记录，"
+        "不会遗漏在途事务稍后提交的修改，也不会重复。删除的记录从 `/api/v1/deletions/` "
+        "以同样方式读取。\n\n"
+        "**个人信息**：身份证号和电话默认脱敏；具有权限的角色在请求中给出 `reveal=true` "
+        "和理由 `reason` 时返回完整值，每次都记录在案。\n\n"
+        '**错误**：统一为 `{"message": "中文说明", "extra": {...}}`。'
+    ),
+    "VERSION": "1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": True,
+    # One name for a choice set used by several fields.
+    "ENUM_NAME_OVERRIDES": {
+        "CauseEnum": "households.codes.Cause",
+        "GenderEnum": "teams.models.Gender",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# The read API: rates per machine client (token) and per person (session); how long the
+# deletion feed and the pull log are kept; who logs each pull.
+ZHUCUN_API_THROTTLE_RATES = {
+    "api_client": env("ZHUCUN_API_CLIENT_RATE", default="1200/min"),
+    "api_user": env("ZHUCUN_API_USER_RATE", default="300/min"),
+}
+ZHUCUN_TOMBSTONE_RETENTION_DAYS = env.int("ZHUCUN_TOMBSTONE_RETENTION_DAYS", default=90)
+ZHUCUN_API_PULL_RETENTION_DAYS = env.int("ZHUCUN_API_PULL_RETENTION_DAYS", default=180)
+ZHUCUN_API_PULL_LOGGER = "accounts.services.api_pull_log"
 
 # Derived warnings shown in the admin: how far ahead a term end is "soon".
 ZHUCUN_TERM_WARNING_DAYS = 60
