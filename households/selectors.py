@@ -214,12 +214,6 @@ def visit_coverage(*, user: Any, today: dt.date, prefix: str = "") -> list[dict]
 # --- the provincial pull (households.apis) ------------------------------------------------
 
 
-def member_list(*, user: Any):
-    from .models import Member
-
-    return Member.objects.visible_to(user).select_related("household")
-
-
 def income_list(*, user: Any):
     return IncomeRecord.objects.visible_to(user).select_related("household")
 
