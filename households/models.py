@@ -247,15 +247,23 @@ class Household(BaseModel):
         return mask_phone(self.phone)
 
     def clean(self) -> None:
-        errors = {}
-        if self.main_cause and self.main_cause in (self.other_causes or []):
-            errors["other_causes"] = _g("其他致贫原因不能与主要致贫原因相同。")
-        if len(set(self.other_causes or [])) != len(self.other_causes or []):
-            errors["other_causes"] = _g("其他致贫原因不能重复。")
-        if len(self.other_causes or []) > 2:
-            errors["other_causes"] = _g("其他致贫原因最多选2项。")
+        errors = cause_errors(self.main_cause, self.other_causes)
         if errors:
             raise ValidationError(errors)
+
+
+def cause_errors(main_cause: str, other_causes: list[str] | None) -> dict[str, str]:
+    """The rules of the causes of poverty (A3a/A3b): at most 2 others, none repeated, none the
+    main cause. Shared by the model's clean() and the bulk import."""
+    others = other_causes or []
+    errors = {}
+    if main_cause and main_cause in others:
+        errors["other_causes"] = _g("其他致贫原因不能与主要致贫原因相同。")
+    if len(set(others)) != len(others):
+        errors["other_causes"] = _g("其他致贫原因不能重复。")
+    if len(others) > 2:
+        errors["other_causes"] = _g("其他致贫原因最多选2项。")
+    return errors
 
 
 class HouseholdStatusChange(models.Model):
