@@ -723,22 +723,33 @@ _STORED_MEMBER = tuple(f for f in MEMBER_FIELDS if f != "phone")
 @dataclass(slots=True)
 class MemberRow:
     """A person in an import. `ref` names the source row (opaque here, handed back in
-    issues); `values` follow `HouseholdImport.member_fields`, NOT_GIVEN where nothing is set."""
+    issues); `values` follow `HouseholdImport.member_fields`, NOT_GIVEN where nothing is set.
+    `incomplete`: some of the row's values could not be read (the caller reported them), so
+    a missing value is not reported again."""
 
     ref: Any
     id_number: str
     values: tuple
+    incomplete: bool = False
 
 
 @dataclass(slots=True)
 class HouseholdRow:
-    """A household in an import, with `values` following `HouseholdImport.household_fields`."""
+    """A household in an import, with `values` following `HouseholdImport.household_fields`.
+
+    `defaults`: values a new household takes where none is given; `member_defaults`: the same
+    for its new members. `incomplete`: some of its rows could not be read, so the rules about
+    the household as a whole (one head) are not checked for it (it is never written anyway).
+    """
 
     ref: Any
     code: str
     village_code: str
     values: tuple
     members: list[MemberRow] = dataclass_field(default_factory=list)
+    defaults: dict[str, Any] = dataclass_field(default_factory=dict)
+    member_defaults: dict[str, Any] = dataclass_field(default_factory=dict)
+    incomplete: bool = False
 
 
 @dataclass
@@ -795,6 +806,10 @@ def household_import_upsert(
     Imports touching a county take its advisory lock before reading, so two overlapping
     imports run one after the other and the second finds the first one's rows.
     """
+    if not dry_run and any(
+        h.incomplete or any(m.incomplete for m in h.members) for h in data.households
+    ):
+        raise ApplicationError(_("有未能读取的行，不能导入；请先改正文件。"))
     run = _HouseholdImport(data, actor, today or timezone.localdate(), progress)
     if not dry_run:
         run.lock()
@@ -940,10 +955,14 @@ class _HouseholdImport:
             )
             ok = False
         cleaned: dict[str, Any] = {}
-        for name, i in self.hf.items():
-            value = household.values[i]
-            if value is NOT_GIVEN:
-                continue
+        given = {
+            name: household.values[i]
+            for name, i in self.hf.items()
+            if household.values[i] is not NOT_GIVEN
+        }
+        if current is None:
+            given = {**household.defaults, **given}
+        for name, value in given.items():
             if name == "status":
                 if value in statuses:
                     cleaned[name] = value
@@ -969,7 +988,7 @@ class _HouseholdImport:
                 ("main_cause", _("主要致贫原因")),
                 ("year_identified", _("识别年份")),
             ):
-                if name not in cleaned and ok:
+                if name not in given and not household.incomplete:
                     self.issue(ref, name, _("新建档户须填写%s。") % label, "required")
                     ok = False
         if not ok:
@@ -987,7 +1006,7 @@ class _HouseholdImport:
         for name, message in errors.items():
             self.issue(ref, name, message)
         lifted, identified = effective["year_lifted"], effective["year_identified"]
-        if lifted is not None and lifted < identified:
+        if lifted is not None and identified is not None and lifted < identified:
             message = _constraint_message(Household, "household_lifted_after_identified")
             self.issue(ref, "year_lifted", message)
             errors["year_lifted"] = message
@@ -1070,20 +1089,26 @@ class _HouseholdImport:
                 )
                 self.failed.add(household.code)
                 continue
-            cleaned = self._check_member(member, row)
+            cleaned = self._check_member(member, row, household.member_defaults)
             if cleaned is None:
                 self.failed.add(household.code)
             else:
                 out.setdefault(household.code, []).append((member, number, row, cleaned))
         return out
 
-    def _check_member(self, member: MemberRow, active: dict | None) -> dict[str, Any] | None:
+    def _check_member(
+        self, member: MemberRow, active: dict | None, defaults: dict[str, Any]
+    ) -> dict[str, Any] | None:
         ok = True
         cleaned: dict[str, Any] = {}
-        for name, i in self.mf.items():
-            value = member.values[i]
-            if value is NOT_GIVEN:
-                continue
+        given = {
+            name: member.values[i]
+            for name, i in self.mf.items()
+            if member.values[i] is not NOT_GIVEN
+        }
+        if active is None:
+            given = {**defaults, **given}
+        for name, value in given.items():
             if name == "phone":
                 try:
                     cleaned[name] = validate_phone(value)
@@ -1099,7 +1124,7 @@ class _HouseholdImport:
                 ok = False
             else:
                 cleaned[name] = value
-        if active is None and ok:
+        if active is None and ok and not member.incomplete:
             for name, label in (
                 ("name", _("姓名")),
                 ("relation", _("与户主关系")),
@@ -1121,7 +1146,7 @@ class _HouseholdImport:
                 heads.setdefault(household_id, []).append(pk)
         self.heads = heads
         for household in self.data.households:
-            if household.code in self.failed:
+            if household.code in self.failed or household.incomplete:
                 continue
             rows = members.get(household.code, [])
             current = self.existing.get(household.code)
@@ -1231,7 +1256,7 @@ class _HouseholdImport:
                 rows.append(
                     {
                         **defaults,
-                        **_protected(values, "phone"),
+                        **_protected(Household, {"phone": "", **values}, "phone"),
                         "code": household.code,
                         "status_id": status,
                         "created_at": now,
@@ -1267,7 +1292,7 @@ class _HouseholdImport:
         for chunk in _chunks(self.changed_households, IMPORT_CHUNK):
             rows = []
             for pk, values in chunk:
-                values = _protected(values, "phone")
+                values = _protected(Household, values, "phone")
                 if "status" in values:
                     values["status_id"] = values.pop("status")
                 rows.append((pk, values))
@@ -1277,7 +1302,11 @@ class _HouseholdImport:
         # A head stepping down goes first, so that the one-head index never sees two at once.
         ordered = sorted(self.changed_members, key=lambda row: not row[2])
         for chunk in _chunks(ordered, IMPORT_CHUNK):
-            _update(Member, [(pk, _protected(values, "phone")) for pk, values, _s in chunk], now)
+            _update(
+                Member,
+                [(pk, _protected(Member, values, "phone")) for pk, values, _s in chunk],
+                now,
+            )
             done += len(chunk)
             self.progress("write", done, total)
         defaults = {
@@ -1291,8 +1320,8 @@ class _HouseholdImport:
                 rows.append(
                     {
                         **defaults,
-                        **_protected(values, "phone"),
-                        **_protected({"id_number": number}, "id_number"),
+                        **_protected(Member, {"phone": "", **values}, "phone"),
+                        **_protected(Member, {"id_number": number}, "id_number"),
                         "household_id": ids[code],
                         "sex": id_sex(number),
                         "birth_date": id_birth_date(number),
@@ -1307,13 +1336,16 @@ class _HouseholdImport:
             self.progress("write", done, total)
 
 
-def _protected(values: dict[str, Any], name: str) -> dict[str, Any]:
-    """The values with a protected one's keyed hash beside it (stored encrypted, found by
-    hash; see common.fields)."""
-    if name in values:
-        value = values[name]
-        return {**values, f"{name}_hash": keyed_hash(value) if value else ""}
-    return values
+def _protected(model: type, values: dict[str, Any], name: str) -> dict[str, Any]:
+    """The values with a protected value's keyed hash beside it: the field whose source it
+    is (stored encrypted, found by hash; see common.fields)."""
+    if name not in values:
+        return values
+    hash_field = next(
+        f.name for f in model._meta.concrete_fields if getattr(f, "source", None) == name
+    )
+    value = values[name]
+    return {**values, hash_field: keyed_hash(value) if value else ""}
 
 
 def _chunks(items: list, size: int):
@@ -1344,6 +1376,8 @@ def _insert(model: type, rows: list[dict[str, Any]], returning: tuple[str, ...] 
     if not rows:
         return []
     names = list(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows):
+        raise ValueError("every row of a bulk insert must name the same columns")
     fields = [model._meta.get_field(name) for name in names]
     casts, selects, params = [], [], []
     for i, (name, f) in enumerate(zip(names, fields, strict=True)):

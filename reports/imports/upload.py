@@ -27,7 +27,7 @@ PROLOG_BYTES = 64 * 1024
 RATIO_MIN_SIZE = 1 * 2**20
 
 
-class FileRefused(ApplicationError):
+class RefusedFileError(ApplicationError):
     """The upload is not an .xlsx workbook we are willing to read."""
 
 
@@ -38,7 +38,7 @@ def _mb(n: int) -> str:
 def check_workbook(fileobj: IO[bytes], *, size: int) -> zipfile.ZipFile:
     """Refuse anything but a plain .xlsx workbook within the limits; return its open zip."""
     if size > settings.ZHUCUN_IMPORT_MAX_BYTES:
-        raise FileRefused(
+        raise RefusedFileError(
             _("文件过大（%(size)s），单个文件不能超过 %(max)s，请分成几个文件导入。")
             % {"size": _mb(size), "max": _mb(settings.ZHUCUN_IMPORT_MAX_BYTES)}
         )
@@ -46,16 +46,19 @@ def check_workbook(fileobj: IO[bytes], *, size: int) -> zipfile.ZipFile:
     magic = fileobj.read(8)
     fileobj.seek(0)
     if magic == OLE_MAGIC:
-        raise FileRefused(
-            _("这是旧版 .xls 文件或设置了打开密码的工作簿，请在 Excel 中“另存为”.xlsx 格式（不设密码）后上传。")
+        raise RefusedFileError(
+            _(
+                "这是旧版 .xls 文件或设置了打开密码的工作簿，"
+                "请在 Excel 中“另存为”.xlsx 格式（不设密码）后上传。"
+            )
         )
     if not magic.startswith(ZIP_MAGIC):
-        raise FileRefused(_("文件不是 Excel 工作簿（.xlsx），请选择 .xlsx 文件。"))
+        raise RefusedFileError(_("文件不是 Excel 工作簿（.xlsx），请选择 .xlsx 文件。"))
     try:
         book = zipfile.ZipFile(fileobj)
         members = book.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
-        raise FileRefused(_("文件已损坏，无法作为 .xlsx 工作簿打开。")) from None
+        raise RefusedFileError(_("文件已损坏，无法作为 .xlsx 工作簿打开。")) from None
     _check_members(members)
     _check_content_types(book)
     for info in members:
@@ -66,7 +69,7 @@ def check_workbook(fileobj: IO[bytes], *, size: int) -> zipfile.ZipFile:
 
 def _check_members(members: list[zipfile.ZipInfo]) -> None:
     if len(members) > settings.ZHUCUN_IMPORT_MAX_ENTRIES:
-        raise FileRefused(
+        raise RefusedFileError(
             _("文件包含 %(n)d 个部件，超过上限 %(max)d，不像正常的工作簿，已拒绝。")
             % {"n": len(members), "max": settings.ZHUCUN_IMPORT_MAX_ENTRIES}
         )
@@ -75,44 +78,49 @@ def _check_members(members: list[zipfile.ZipInfo]) -> None:
         total += info.file_size
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > RATIO_MIN_SIZE and ratio > settings.ZHUCUN_IMPORT_MAX_RATIO:
-            raise FileRefused(
+            raise RefusedFileError(
                 _("文件中的部件压缩比异常（%(ratio)d 倍），疑似“压缩炸弹”，已拒绝。")
                 % {"ratio": ratio}
             )
         if total > settings.ZHUCUN_IMPORT_MAX_UNPACKED:
-            raise FileRefused(
+            raise RefusedFileError(
                 _("文件解压后超过 %(max)s，疑似“压缩炸弹”，已拒绝；正常数据请分成几个文件导入。")
                 % {"max": _mb(settings.ZHUCUN_IMPORT_MAX_UNPACKED)}
             )
         name = info.filename.replace("\\", "/")
         if name.startswith("/") or ".." in name.split("/"):
-            raise FileRefused(_("文件结构异常（部件路径不合法），已拒绝。"))
+            raise RefusedFileError(_("文件结构异常（部件路径不合法），已拒绝。"))
         if info.flag_bits & 0x1:
-            raise FileRefused(_("工作簿已加密，请去掉密码后再上传。"))
+            raise RefusedFileError(_("工作簿已加密，请去掉密码后再上传。"))
         if "vbaproject" in name.lower():
-            raise FileRefused(_("工作簿含有宏（VBA），请另存为不含宏的 .xlsx 文件后上传。"))
+            raise RefusedFileError(_("工作簿含有宏（VBA），请另存为不含宏的 .xlsx 文件后上传。"))
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise FileRefused(_("文件使用了不支持的压缩方式，请用 Excel 或 WPS 重新保存为 .xlsx。"))
+            raise RefusedFileError(
+                _("文件使用了不支持的压缩方式，请用 Excel 或 WPS 重新保存为 .xlsx。")
+            )
 
 
 def _check_content_types(book: zipfile.ZipFile) -> None:
     try:
         info = book.getinfo("[Content_Types].xml")
     except KeyError:
-        raise FileRefused(_("文件不是 Excel 工作簿（缺少内容类型声明）。")) from None
+        raise RefusedFileError(_("文件不是 Excel 工作簿（缺少内容类型声明）。")) from None
     if info.file_size > 4 * 2**20:
-        raise FileRefused(_("文件结构异常（内容类型声明过大），已拒绝。"))
+        raise RefusedFileError(_("文件结构异常（内容类型声明过大），已拒绝。"))
     check_prolog(book, info)
     text = book.read(info).decode("utf-8", "replace").lower()
     if any(marker in text for marker in MACRO_MARKERS):
-        raise FileRefused(_("工作簿含有宏（VBA），请另存为不含宏的 .xlsx 文件后上传。"))
+        raise RefusedFileError(_("工作簿含有宏（VBA），请另存为不含宏的 .xlsx 文件后上传。"))
     if XLSX_MAIN not in text:
-        raise FileRefused(
-            _("文件不是 .xlsx 工作簿（可能是模板、加载项或其他 Office 文件），请另存为 .xlsx 后上传。")
+        raise RefusedFileError(
+            _(
+                "文件不是 .xlsx 工作簿（可能是模板、加载项或其他 Office 文件），"
+                "请另存为 .xlsx 后上传。"
+            )
         )
 
 
-class _RootSeen(Exception):
+class _RootSeenError(Exception):
     pass
 
 
@@ -120,7 +128,7 @@ class _StopAtRoot:
     """A parser target that stops at the first element: the prolog is all we check here."""
 
     def start(self, tag, attrib):
-        raise _RootSeen
+        raise _RootSeenError
 
     def end(self, tag):
         pass
@@ -145,18 +153,18 @@ def check_prolog(book: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     )
     try:
         parser.feed(head)
-    except _RootSeen:
+    except _RootSeenError:
         return
     except DefusedXmlException:
-        raise FileRefused(
+        raise RefusedFileError(
             _("文件中含有 XML 实体或文档类型声明（%(part)s），可能是恶意文件，已拒绝。")
             % {"part": info.filename}
         ) from None
-    except Exception:  # noqa: BLE001 - any parser error: the part is not well-formed XML
-        raise FileRefused(
+    except Exception:  # any parser error: the part is not well-formed XML
+        raise RefusedFileError(
             _("文件已损坏（%(part)s 不是有效的 XML），请用 Excel 或 WPS 重新保存后上传。")
             % {"part": info.filename}
         ) from None
-    raise FileRefused(
+    raise RefusedFileError(
         _("文件结构异常（%(part)s 为空或开头过长），已拒绝。") % {"part": info.filename}
     )

@@ -28,7 +28,7 @@ from typing import NamedTuple
 from defusedxml.ElementTree import fromstring as defused_fromstring
 from django.utils.translation import gettext as _
 
-from .upload import FileRefused, check_prolog
+from .upload import RefusedFileError, check_prolog
 
 MAIN_NAMESPACES = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -120,7 +120,7 @@ def _safe_unescape(raw: bytes) -> str:
         return raw.decode("utf-8", "replace")
 
 
-class _Irregular(Exception):
+class _IrregularError(Exception):
     """A batch the fast scanner cannot vouch for: parse it exactly."""
 
 
@@ -135,7 +135,7 @@ class Workbook:
         root = self._small_xml(path)
         ns = _namespace(root.tag)
         if ns not in MAIN_NAMESPACES:
-            raise FileRefused(_("文件不是 Excel 工作簿（主体部件不是工作簿）。"))
+            raise RefusedFileError(_("文件不是 Excel 工作簿（主体部件不是工作簿）。"))
         self.ns = "{" + ns + "}"
         pr = root.find(f"{self.ns}workbookPr")
         self.date1904 = pr is not None and pr.get("date1904") in ("1", "true")
@@ -162,17 +162,17 @@ class Workbook:
         try:
             return self._names[path]
         except KeyError:
-            raise FileRefused(_("文件不完整（缺少 %s），请重新保存后上传。") % path) from None
+            raise RefusedFileError(_("文件不完整（缺少 %s），请重新保存后上传。") % path) from None
 
     def _small_xml(self, path: str) -> ET.Element:
         info = self._info(path)
         if info.file_size > 64 * 2**20:
-            raise FileRefused(_("文件结构异常（%s 过大），已拒绝。") % path)
+            raise RefusedFileError(_("文件结构异常（%s 过大），已拒绝。") % path)
         check_prolog(self.zip, info)
         try:
             return defused_fromstring(self.zip.read(info))
-        except Exception:  # noqa: BLE001 - malformed or forbidden: either way refused
-            raise FileRefused(_("文件已损坏（%s 不是有效的 XML）。") % path) from None
+        except Exception:  # malformed or forbidden: either way refused
+            raise RefusedFileError(_("文件已损坏（%s 不是有效的 XML）。") % path) from None
 
     def _relationships(self, part: str) -> dict[str, tuple[str, str]]:
         """{id: (target part, relationship type)} of a part."""
@@ -198,7 +198,7 @@ class Workbook:
                 return target
         if "xl/workbook.xml" in self._names:
             return "xl/workbook.xml"
-        raise FileRefused(_("文件不是 Excel 工作簿（找不到工作簿部件）。"))
+        raise RefusedFileError(_("文件不是 Excel 工作簿（找不到工作簿部件）。"))
 
     def _related(self, kind: str) -> str | None:
         for target, rel_type in self._rels.values():
@@ -223,8 +223,14 @@ class Workbook:
         prefix, root_open = _root(head, b"sst", path)
         tag = b"<" + prefix
         fast = re.compile(
-            tag + rb'si>' + tag + rb't(?: xml:space="preserve")?>([^<]*)</' + prefix + rb"t></"
-            + prefix + rb"si>"
+            tag
+            + rb"si>"
+            + tag
+            + rb't(?: xml:space="preserve")?>([^<]*)</'
+            + prefix
+            + rb"t></"
+            + prefix
+            + rb"si>"
         )
         count = re.compile(tag + rb"si[\s/>]")
         for batch in stream.batches(b"</" + prefix + b"si>"):
@@ -286,7 +292,7 @@ def _root(head: bytes, name: bytes, path: str) -> tuple[bytes, bytes]:
     declarations that a batch of its elements needs to parse on its own)."""
     match = re.search(rb"<(?:([A-Za-z_][\w.-]*):)?" + name + rb"\b[^>]*>", head)
     if match is None:
-        raise FileRefused(_("文件已损坏（%s 结构不完整）。") % path)
+        raise RefusedFileError(_("文件已损坏（%s 结构不完整）。") % path)
     prefix = (match.group(1) + b":") if match.group(1) else b""
     root_open = match.group(0)
     if root_open.endswith(b"/>"):
@@ -296,9 +302,11 @@ def _root(head: bytes, name: bytes, path: str) -> tuple[bytes, bytes]:
 
 def _parse_batch(root_open: bytes, prefix: bytes, name: bytes, batch: bytes, path: str):
     try:
-        return ET.fromstring(root_open + batch + b"</" + prefix + name + b">")
+        # No DTD can be in force here: the part's prolog passed defusedxml (check_prolog), and
+        # a DTD inside a batch of rows is not well-formed XML.
+        return ET.fromstring(root_open + batch + b"</" + prefix + name + b">")  # noqa: S314
     except ET.ParseError:
-        raise FileRefused(
+        raise RefusedFileError(
             _("文件已损坏（%s 的 XML 格式错误），请用 Excel 或 WPS 重新保存后上传。") % path
         ) from None
 
@@ -363,7 +371,9 @@ class SheetReader:
         self.columns: frozenset[bytes] | None = None
         self.date_styles = book.date_styles
         self.strings = book.strings
-        self.base = dt.datetime(1904, 1, 1) if book.date1904 else dt.datetime(1899, 12, 30)
+        # Excel's dates are wall-clock values without a time zone.
+        epoch = (1904, 1, 1) if book.date1904 else (1899, 12, 30)
+        self.base = dt.datetime(*epoch)  # noqa: DTZ001
         self.fast_batches = 0
         self.exact_batches = 0
         self._zinfo = book._info(info.path)
@@ -432,7 +442,7 @@ class SheetReader:
 
     def _fill(self, number: int, cells: dict, active: list) -> dict:
         active[:] = [entry for entry in active if entry[0] >= number]
-        for last, _index, letters, cell in active:
+        for _last, _index, letters, cell in active:
             if letters not in cells and (self.columns is None or letters in self.columns):
                 cells[letters] = cell
         for last, index, letters in self.merges.get(number, ()):
@@ -503,7 +513,7 @@ class _Scanner:
     def rows(self, batch: bytes, columns: frozenset[bytes] | None):
         try:
             out = self._fast(batch, columns)
-        except _Irregular:
+        except _IrregularError:
             out = None
         if out is None:
             self.exact += 1
@@ -516,7 +526,7 @@ class _Scanner:
         if batch.count(row_open) != batch.count(row_end):
             batch = self.empty_row.sub(b"", batch)  # <row r="9" ht="20"/>: nothing in it
             if batch.count(row_open) != batch.count(row_end):
-                raise _Irregular
+                raise _IrregularError
         out = []
         found = 0
         findall, match, inline_tag, raw = (
@@ -527,11 +537,11 @@ class _Scanner:
         )
         pieces = batch.split(row_end)
         if pieces[-1].strip():
-            raise _Irregular
+            raise _IrregularError
         for piece in pieces[:-1]:
             start = match(piece)
             if start is None:
-                raise _Irregular
+                raise _IrregularError
             cells = findall(piece, start.end())
             if not cells:
                 continue
@@ -543,14 +553,14 @@ class _Scanner:
             else:
                 out.append((int(start.group(1)), {c[0]: c for c in cells if c[0] in columns}))
         if found != batch.count(self.cell_open):
-            raise _Irregular
+            raise _IrregularError
         return out
 
     def _raw(self, c: tuple) -> tuple:
         if c[5]:  # an inline string: one plain text element, or the exact parser
             match = self.inline_t.fullmatch(c[5])
             if match is None:
-                raise _Irregular
+                raise _IrregularError
             return (*c[:5], match.group(1))
         return c
 
