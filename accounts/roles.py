@@ -75,6 +75,11 @@ _BUSINESS = {
 }
 
 
+# Excel imports: the job itself; what may be imported is the permission on its rows
+# (reports.imports.services.PERMISSIONS).
+_IMPORTS = {"reports": ("importjob",)}
+
+
 def _perms(app_models: dict[str, tuple[str, ...]], actions: tuple[str, ...]) -> set[str]:
     return {
         f"{app}.{action}_{model}"
@@ -85,7 +90,7 @@ def _perms(app_models: dict[str, tuple[str, ...]], actions: tuple[str, ...]) -> 
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.CITY: frozenset(_perms(_BUSINESS, _VIEW)),
+    Role.CITY: frozenset(_perms(_BUSINESS, _VIEW) | _perms(_IMPORTS, _VIEW)),
     Role.COUNTY_ADMIN: frozenset(
         _perms({"teams": ("teamunit",)}, ("delete",))
         | _perms({"villages": ("region",)}, _VIEW)
@@ -94,6 +99,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _perms({"households": _BUSINESS["households"]}, _EDIT)
         | _perms({"assessments": _BUSINESS["assessments"]}, _EDIT)
         | _perms({"accounts": ("user",)}, _EDIT)
+        | _perms(_IMPORTS, _EDIT)
     ),
     Role.TOWNSHIP_ADMIN: frozenset(
         _perms(_BUSINESS, _VIEW)
@@ -114,6 +120,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _perms({"teams": ("leaverequest",)}, ("change",))
         | _perms({"teams": ("attendance",)}, ("add",))
         | _perms({"assessments": ("finding",)}, ("change",))
+        | _perms(_IMPORTS, _EDIT)
     ),
     # Inspectors record what they find: an absence from the village marks that day absent.
     Role.INSPECTOR: frozenset(

@@ -179,6 +179,9 @@ ZHUCUN_IMPORT_MAX_UNPACKED = env.int("ZHUCUN_IMPORT_MAX_UNPACKED", default=800 *
 ZHUCUN_IMPORT_MAX_ENTRIES = env.int("ZHUCUN_IMPORT_MAX_ENTRIES", default=2000)
 ZHUCUN_IMPORT_MAX_RATIO = env.int("ZHUCUN_IMPORT_MAX_RATIO", default=200)
 ZHUCUN_IMPORT_MAX_ROWS = env.int("ZHUCUN_IMPORT_MAX_ROWS", default=500_000)
+# Uploaded import files and their reports hold ID numbers: deleted this many days after the
+# job ends (the job and its problem list stay).
+ZHUCUN_IMPORT_KEEP_DAYS = env.int("ZHUCUN_IMPORT_KEEP_DAYS", default=30)
 
 PGHISTORY_DEFAULT_TRACKERS = None  # every model says what it tracks
 PGHISTORY_ADMIN_CLASS = "accounts.admin.AuditEventsAdmin"  # audit administrators only

@@ -81,8 +81,6 @@ class HouseholdsImporter:
                 problems.append(Problem("", 0, "", "", _("文件中没有可导入的数据行。"), "empty"))
             return outcome
         data = self._data(groups, problems)
-        if problems and not dry_run:
-            return outcome
         result = household_services.household_import_upsert(
             data=data, actor=self.user, dry_run=dry_run or bool(problems), progress=progress
         )
@@ -102,7 +100,7 @@ class HouseholdsImporter:
         member_at = [self.index[(key, MEMBER)] for key in self.member_fields]
         for count, row in enumerate(reader.rows(), 1):
             if count % 5000 == 0:
-                progress("read", count, 0)
+                progress("read", count, reader.rows_expected)
             problems += row.problems
             bad = {p.column for p in row.problems}
             values = row.values

@@ -145,6 +145,7 @@ class LayoutReader:
         self.file_problems: list[Problem] = []
         self.skipped_sheets: list[str] = []
         self.rows_read = 0
+        self.rows_expected = 0  # from the sheets' dimensions, for progress
 
     def sheets(self) -> Iterator[tuple[Header, SheetReader, list]]:
         best_incomplete: Header | None = None
@@ -168,6 +169,7 @@ class LayoutReader:
                 self.skipped_sheets.append(info.name)
                 continue
             self.headers.append(header)
+            self.rows_expected += max(reader.dimension_rows - header.row, 0)
             reader.columns = frozenset(header.columns)
             rest = [item for item in head if item[0] > header.row]
             yield header, reader, _chain(rest, iterator)

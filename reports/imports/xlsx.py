@@ -376,6 +376,7 @@ class SheetReader:
         self.base = dt.datetime(*epoch)  # noqa: DTZ001
         self.fast_batches = 0
         self.exact_batches = 0
+        self.dimension_rows = 0  # the sheet's own count of its rows, when it says
         self._zinfo = book._info(info.path)
         check_prolog(book.zip, self._zinfo)
         self.merges = self._merges()
@@ -414,6 +415,10 @@ class SheetReader:
         head = stream.until_element(b"worksheet")
         prefix, root_open = _root(head, b"worksheet", self.info.path)
         head = stream.until_element(b"sheetData")
+        dimension = re.search(
+            rb'<(?:[A-Za-z_][\w.-]*:)?dimension\s+ref="[A-Z]+[0-9]+:[A-Z]+([0-9]+)"', head
+        )
+        self.dimension_rows = int(dimension.group(1)) if dimension else 0
         start = re.search(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData\b[^>]*>", head)
         if start is None:
             stream.file.close()

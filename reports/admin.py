@@ -1,0 +1,4 @@
+"""Admin of reports."""
+
+# --- imports ---
+from . import admin_imports  # noqa: F401 - registers the Excel import admin
