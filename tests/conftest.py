@@ -79,6 +79,8 @@ class World:
     ranking_b: object = None
     escalation_a: object = None
     escalation_b: object = None
+    import_a: object = None
+    import_b: object = None
 
 
 @pytest.fixture
@@ -222,4 +224,17 @@ def world(db) -> World:
         setattr(w, f"ranking_{key}", ranking)
         (escalation,) = assessments.escalation_derive(county=county, period=last_month)
         setattr(w, f"escalation_{key}", escalation)
+    # --- imports (reports.imports): a checked import job in each county ---
+    from reports.models import ImportJob
+
+    for key, county, official in (("a", county_a, official_a), ("b", county_b, official_b)):
+        job = ImportJob.objects.create(
+            layout="households",
+            status="invalid",
+            region=county,
+            requested_by=official,
+            original_name=f"帮扶户{key}.xlsx",
+            sha256=key * 64,
+        )
+        setattr(w, f"import_{key}", job)
     return w

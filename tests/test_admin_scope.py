@@ -34,6 +34,7 @@ def pairs(world):
         ReportBand,
         VisitLog,
     )
+    from reports.models import ImportJob
     from teams.models import (
         Assignment,
         Attendance,
@@ -72,6 +73,7 @@ def pairs(world):
         IndicatorScheme: (world.scheme_a, world.scheme_b),
         MonthlyRanking: (world.ranking_a, world.ranking_b),
         Escalation: (world.escalation_a, world.escalation_b),
+        ImportJob: (world.import_a, world.import_b),
     }
 
 

@@ -222,7 +222,7 @@ class HouseholdsImporter:
         out = []
         for member in group.members:
             values = tuple(
-                empties[key] if value is NOT_GIVEN else value
+                empties.get(key, NOT_GIVEN) if value is NOT_GIVEN else value
                 for key, value in zip(self.member_fields, member.values, strict=True)
             )
             member.values = values
