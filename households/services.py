@@ -819,6 +819,17 @@ def household_import_upsert(
     return ImportResult(run.issues, run.counts)
 
 
+def _required_label(name: str) -> str:
+    return {
+        "status": _("户状态"),
+        "main_cause": _("主要致贫原因"),
+        "year_identified": _("识别年份"),
+        "name": _("姓名"),
+        "relation": _("与户主关系"),
+        "joined_on": _("入户日期"),
+    }[name]
+
+
 class _FieldCheck:
     """The model fields' own clean() (choices, lengths, ranges, blank), remembered per value:
     an import repeats the same few codes and dates hundreds of thousands of times."""
@@ -982,14 +993,12 @@ class _HouseholdImport:
                     ok = False
                 else:
                     cleaned[name] = value
-        if current is None:
-            for name, label in (
-                ("status", _("户状态")),
-                ("main_cause", _("主要致贫原因")),
-                ("year_identified", _("识别年份")),
-            ):
-                if name not in given and not household.incomplete:
-                    self.issue(ref, name, _("新建档户须填写%s。") % label, "required")
+        if current is None and not household.incomplete:
+            for name in ("status", "main_cause", "year_identified"):
+                if name not in given:
+                    self.issue(
+                        ref, name, _("新建档户须填写%s。") % _required_label(name), "required"
+                    )
                     ok = False
         if not ok:
             return None
@@ -1125,13 +1134,11 @@ class _HouseholdImport:
             else:
                 cleaned[name] = value
         if active is None and ok and not member.incomplete:
-            for name, label in (
-                ("name", _("姓名")),
-                ("relation", _("与户主关系")),
-                ("joined_on", _("入户日期")),
-            ):
+            for name in ("name", "relation", "joined_on"):
                 if name not in cleaned:
-                    self.issue(member.ref, name, _("新成员须填写%s。") % label, "required")
+                    self.issue(
+                        member.ref, name, _("新成员须填写%s。") % _required_label(name), "required"
+                    )
                     ok = False
         return cleaned if ok else None
 
@@ -1266,29 +1273,27 @@ class _HouseholdImport:
             ids.update({code: pk for pk, code in _insert(Household, rows, ("id", "code"))})
             done += len(chunk)
             self.progress("write", done, total)
+        created, changed = _("导入建档"), _("导入")
         changes = [
-            HouseholdStatusChange(
-                household_id=ids[h.code],
-                old=None,
-                new_id=values["status"],
-                changed_on=self.today,
-                reason=_("导入建档"),
-                actor=self.actor,
-            )
-            for h, values in self.new_households
+            (ids[h.code], None, values["status"], created) for h, values in self.new_households
         ]
-        changes += [
-            HouseholdStatusChange(
-                household_id=pk,
-                old_id=old,
-                new_id=new,
-                changed_on=self.today,
-                reason=_("导入"),
-                actor=self.actor,
+        changes += [(pk, old, new, changed) for pk, old, new in self.status_changes]
+        for chunk in _chunks(changes, IMPORT_CHUNK):
+            _insert(
+                HouseholdStatusChange,
+                [
+                    {
+                        "household_id": pk,
+                        "old_id": old,
+                        "new_id": new,
+                        "changed_on": self.today,
+                        "reason": reason,
+                        "actor_id": self.actor.pk,
+                        "created_at": now,
+                    }
+                    for pk, old, new, reason in chunk
+                ],
             )
-            for pk, old, new in self.status_changes
-        ]
-        HouseholdStatusChange.objects.bulk_create(changes, batch_size=IMPORT_CHUNK)
         for chunk in _chunks(self.changed_households, IMPORT_CHUNK):
             rows = []
             for pk, values in chunk:
@@ -1362,12 +1367,14 @@ def _column(f: Any, alias: str) -> tuple[str, str]:
     return f"%s::{db_type}[]", alias
 
 
-def _prep(f: Any, value: Any) -> Any:
+def _prep(f: Any, values: list[Any]) -> list[Any]:
+    """A column's values as the database takes them: arrays as text, protected values
+    encrypted (by the field itself, as a save would)."""
     if f.get_internal_type() == "ArrayField":
-        return ",".join(value or [])
+        return [",".join(value or []) for value in values]
     if isinstance(f, EncryptedCharField):
-        return f.get_prep_value(value)  # encrypts
-    return value
+        return [f.get_prep_value(value) for value in values]
+    return values
 
 
 def _insert(model: type, rows: list[dict[str, Any]], returning: tuple[str, ...] = ()) -> list:
@@ -1384,7 +1391,7 @@ def _insert(model: type, rows: list[dict[str, Any]], returning: tuple[str, ...] 
         cast, select = _column(f, f"u.c{i}")
         casts.append(cast)
         selects.append(select)
-        params.append([_prep(f, row[name]) for row in rows])
+        params.append(_prep(f, [row[name] for row in rows]))
     columns = ", ".join(f'"{f.column}"' for f in fields)
     aliases = ", ".join(f"c{i}" for i in range(len(fields)))
     sql = (
@@ -1410,7 +1417,7 @@ def _update(model: type, rows: list[tuple[int, dict[str, Any]]], now: dt.datetim
             cast, select = _column(f, f"u.c{i}")
             casts.append(cast)
             sets.append(f'"{f.column}" = {select}')
-            params.append([_prep(f, values[name]) for _pk, values in group])
+            params.append(_prep(f, [values[name] for _pk, values in group]))
         aliases = ", ".join(["id", *(f"c{i}" for i in range(len(fields)))])
         sql = (
             f'UPDATE "{model._meta.db_table}" AS t SET "updated_at" = %s, {", ".join(sets)} '  # noqa: S608

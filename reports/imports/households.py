@@ -21,7 +21,7 @@ from villages.models import Village
 
 from .cells import BLANK
 from .layouts import HOUSEHOLD, MEMBER, Layout, header_text
-from .sheets import LayoutReader, Problem, Ref
+from .sheets import Header, LayoutReader, Problem, Ref
 from .xlsx import Workbook
 
 # Importer-only keys of a households layout: they locate the village, they fill no field.
@@ -50,7 +50,21 @@ class _Group:
         self.problems = False
 
 
+@dataclass
+class Parsed:
+    """What a file says, before the database is asked anything: the households and their
+    members as typed values, the problems of the cells, the headers found."""
+
+    groups: dict[str, _Group]
+    problems: list[Problem]
+    rows: int
+    headers: list[Header]
+    skipped: list[str]
+
+
 class HouseholdsImporter:
+    cacheable = True  # the reading can be kept from the dry run for the commit (cache.py)
+
     def __init__(self, *, book: Workbook, layout: Layout, user: Any):
         self.book, self.layout, self.user = book, layout, user
         self.columns = layout.columns
@@ -63,24 +77,41 @@ class HouseholdsImporter:
         self.member_fields = tuple(
             c.key for c in self.columns if c.imported and c.level == MEMBER and c.key != "id_number"
         )
+        self.headers: list[Header] = []
 
     def run(self, *, dry_run: bool, progress: Callable = lambda *a: None) -> Outcome:
+        return self.apply(self.read(progress), dry_run=dry_run, progress=progress)
+
+    def read(self, progress: Callable = lambda *a: None) -> Parsed:
         statuses = dict(HouseholdStatus.objects.values_list("name", "code"))
-        reader = self.reader = LayoutReader(self.book, self.layout, statuses=statuses)
+        reader = LayoutReader(self.book, self.layout, statuses=statuses)
+        self.headers = reader.headers  # filled as the sheets are found
         problems: list[Problem] = []
         groups = self._group(reader, problems, progress)
-        problems += reader.file_problems
+        return Parsed(
+            groups,
+            problems + reader.file_problems,
+            reader.rows_read,
+            reader.headers,
+            reader.skipped_sheets,
+        )
+
+    def apply(self, parsed: Parsed, *, dry_run: bool, progress: Callable = lambda *a: None):
+        """Check everything against the database (and write, unless a dry run)."""
+        self.headers = parsed.headers
+        problems = list(parsed.problems)
         outcome = Outcome(
             problems,
-            rows=reader.rows_read,
-            sheets=[h.sheet.name for h in reader.headers],
-            skipped_sheets=reader.skipped_sheets,
+            rows=parsed.rows,
+            sheets=[h.sheet.name for h in parsed.headers],
+            skipped_sheets=parsed.skipped,
         )
-        if reader.file_problems or not groups:
-            if not reader.file_problems:
-                problems.append(Problem("", 0, "", "", _("文件中没有可导入的数据行。"), "empty"))
+        if not parsed.headers:
             return outcome
-        data = self._data(groups, problems)
+        if not parsed.groups:
+            problems.append(Problem("", 0, "", "", _("文件中没有可导入的数据行。"), "empty"))
+            return outcome
+        data = self._data(parsed.groups, problems)
         result = household_services.household_import_upsert(
             data=data, actor=self.user, dry_run=dry_run or bool(problems), progress=progress
         )
@@ -95,49 +126,36 @@ class HouseholdsImporter:
         code_at = self.index[("code", HOUSEHOLD)]
         id_at = self.index[("id_number", MEMBER)]
         shared = [
-            (c.key, i) for i, c in enumerate(self.columns) if c.imported and c.level == HOUSEHOLD
+            (c.key, i)
+            for i, c in enumerate(self.columns)
+            if c.imported and c.level == HOUSEHOLD and c.key != "code"
         ]
         member_at = [self.index[(key, MEMBER)] for key in self.member_fields]
+        group = None
         for count, row in enumerate(reader.rows(), 1):
             if count % 5000 == 0:
                 progress("read", count, reader.rows_expected)
-            problems += row.problems
-            bad = {p.column for p in row.problems}
             values = row.values
             code = values[code_at]
+            if row.problems:
+                problems += row.problems
             if code is BLANK:
-                if not any(p.letters for p in row.problems if p.column == self._found(row, "code")):
+                if not self._bad(row, "code"):
                     problems.append(
                         self._row_problem(row.ref, "code", _("户编号不能为空。"), "required")
                     )
                 continue
-            group = groups.get(code)
-            if group is None:
-                group = groups[code] = _Group(code, Ref(row.ref.sheet, row.ref.row, HOUSEHOLD))
+            same = row.repeat and group is not None and group.code == code
+            if not same:
+                group = groups.get(code)
+                if group is None:
+                    group = groups[code] = _Group(code, Ref(row.ref.sheet, row.ref.row, HOUSEHOLD))
+                self._merge(group, row, shared, problems)
             if row.problems:
                 group.problems = True
-            for key, i in shared:
-                value = values[i]
-                if value is BLANK or key == "code":
-                    continue
-                known = group.values.get(key)
-                if known is None:
-                    group.values[key] = (value, row.ref)
-                elif known[0] != value:
-                    problems.append(
-                        self._row_problem(
-                            row.ref,
-                            key,
-                            _("与本户%(first)s的“%(header)s”不一致，同一户的各行应相同。")
-                            % {"first": known[1], "header": header_text(self.columns[i].header)},
-                            "inconsistent",
-                            level=HOUSEHOLD,
-                        )
-                    )
-                    group.problems = True
             number = values[id_at]
             if number is BLANK:
-                if self._found(row, "id_number") not in bad:
+                if not self._bad(row, "id_number"):
                     problems.append(
                         self._row_problem(row.ref, "id_number", _("身份证号不能为空。"), "required")
                     )
@@ -147,14 +165,47 @@ class HouseholdsImporter:
                 MemberRow(
                     ref=row.ref,
                     id_number=number,
-                    values=tuple(NOT_GIVEN if values[i] is BLANK else values[i] for i in member_at),
+                    values=tuple(
+                        [NOT_GIVEN if values[i] is BLANK else values[i] for i in member_at]
+                    ),
                     incomplete=bool(row.problems),
                 )
             )
         return groups
 
-    def _header(self, sheet: str):
-        return next((h for h in self.reader.headers if h.sheet.name == sheet), None)
+    def _merge(self, group: _Group, row, shared, problems: list) -> None:
+        """A household's values from one of its rows; a different value is a problem."""
+        for key, i in shared:
+            value = row.values[i]
+            if value is BLANK:
+                continue
+            known = group.values.get(key)
+            if known is None:
+                group.values[key] = (value, row.ref)
+            elif known[0] != value:
+                problems.append(
+                    self._row_problem(
+                        row.ref,
+                        key,
+                        _("与本户%(first)s的“%(header)s”不一致，同一户的各行应相同。")
+                        % {"first": known[1], "header": header_text(self.columns[i].header)},
+                        "inconsistent",
+                        level=HOUSEHOLD,
+                    )
+                )
+                group.problems = True
+
+    def _bad(self, row, key: str) -> bool:
+        """Whether the row's cell of `key` was already reported (then it reads as empty)."""
+        if not row.problems:
+            return False
+        header = self._header(row.ref.sheet)
+        column = self.layout.column(key)
+        letters = header.letters_of(column.key) if header and column else ""
+        return any(p.letters == letters for p in row.problems)
+
+    def _header(self, sheet: str) -> Header | None:
+        return next((h for h in self.headers if h.sheet.name == sheet), None)
 
     def _present(self, sheet: str) -> set[tuple[str, str]]:
         """The (field, level) of the layout's columns that this sheet has."""
@@ -162,11 +213,6 @@ class HouseholdsImporter:
         if header is None:
             return set()
         return {(c.key, c.level) for c in header.columns.values() if c.imported}
-
-    def _found(self, row, key: str) -> str:
-        header = self._header(row.ref.sheet)
-        column = self.layout.column(key)
-        return header.found.get(column.key + column.level, "") if header and column else ""
 
     def _data(self, groups: dict[str, _Group], problems: list) -> HouseholdImport:
         villages = self._villages(groups, problems)

@@ -33,12 +33,16 @@ class _Rollback(Exception):  # noqa: N818 - control flow, not an error
 
 
 class RosterImporter:
+    cacheable = False  # a roster is small: it is read again for the commit
+
     def __init__(self, *, book: Workbook, layout: Layout, user: Any):
         self.book, self.layout, self.user = book, layout, user
         self.index = {c.key: i for i, c in enumerate(layout.columns) if c.imported}
+        self.headers = []
 
     def run(self, *, dry_run: bool, progress: Callable = lambda *a: None) -> Outcome:
         reader = self.reader = LayoutReader(self.book, self.layout)
+        self.headers = reader.headers
         rows = list(reader.rows())
         problems: list[Problem] = [p for row in rows for p in row.problems]
         problems += reader.file_problems

@@ -10,6 +10,7 @@ For the REST API (issue 6) an import is two calls:
 
 import hashlib
 import logging
+import tempfile
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from common.audit import Source, audit_context
 from common.errors import ApplicationError, user_message
 
 from ..models import ImportJob, ImportJobStatus, ImportProblem
+from . import cache
 from .households import HouseholdsImporter, Outcome
 from .layouts import LAYOUTS, Layout
 from .progress import Progress, progress_clear
@@ -128,7 +130,13 @@ def import_job_check(*, job_id: int) -> None:
     try:
         book = _open(job)
         importer = _importer(job, book, job.requested_by)
-        outcome = importer.run(dry_run=True, progress=progress)
+        if importer.cacheable:
+            parsed = importer.read(progress)
+            outcome = importer.apply(parsed, dry_run=True, progress=progress)
+            if not outcome.problems:
+                _keep(job, parsed)
+        else:
+            outcome = importer.run(dry_run=True, progress=progress)
         status = ImportJobStatus.INVALID if outcome.problems else ImportJobStatus.READY
         _finish_check(job, book, importer, outcome, status)
     except RefusedFileError as exc:
@@ -146,7 +154,7 @@ def _finish_check(job, book, importer, outcome: Outcome, status: str) -> None:
     problems = outcome.problems
     report = b""
     if problems:
-        report = fill_values_and_report(book, importer.reader.headers, problems)
+        report = fill_values_and_report(book, importer.headers, problems)
     with transaction.atomic():
         ImportProblem.objects.filter(job=job).delete()
         ImportProblem.objects.bulk_create(
@@ -231,14 +239,20 @@ def import_job_commit(*, job_id: int) -> None:
     progress = Progress(job.pk, dry_run=False)
     try:
         book = _open(job)
+        kept = None
         for attempt in (1, 2):
             importer = _importer(job, book, actor)
+            if importer.cacheable and kept is None:
+                kept = _kept(job, importer) or importer.read(progress)
             try:
                 with (
                     audit_context(source=Source.IMPORT, actor=actor, import_job=job.pk),
                     transaction.atomic(),
                 ):
-                    outcome = importer.run(dry_run=False, progress=progress)
+                    if kept is not None:
+                        outcome = importer.apply(kept, dry_run=False, progress=progress)
+                    else:
+                        outcome = importer.run(dry_run=False, progress=progress)
                     if outcome.problems:
                         raise _Refused(outcome)
             except _Refused as refused:
@@ -279,6 +293,38 @@ def import_job_commit(*, job_id: int) -> None:
     finally:
         job.file.close()
         progress_clear(job.pk)
+        _forget(job)
+
+
+def _kept_name(job: ImportJob) -> str:
+    return f"imports/{job.token}-read.json.gz"
+
+
+def _keep(job: ImportJob, parsed) -> None:
+    """Keep the dry run's reading of the file for the commit (see cache.py)."""
+    with tempfile.TemporaryFile() as buffer:
+        cache.dump(parsed, buffer, layout=LAYOUTS[job.layout], sha256=job.sha256)
+        buffer.seek(0)
+        job.file.storage.save(_kept_name(job), File(buffer))
+
+
+def _kept(job: ImportJob, importer):
+    storage, name = job.file.storage, _kept_name(job)
+    if not storage.exists(name):
+        return None
+    with storage.open(name, "rb") as source:
+        return cache.load(
+            source,
+            layout=LAYOUTS[job.layout],
+            sha256=job.sha256,
+            member_fields=importer.member_fields,
+        )
+
+
+def _forget(job: ImportJob) -> None:
+    name = _kept_name(job)
+    if job.file.storage.exists(name):
+        job.file.storage.delete(name)
 
 
 @transaction.atomic
@@ -300,6 +346,7 @@ def import_job_cancel(*, job: ImportJob, user: User) -> ImportJob:
     name = job.file.name
     if name:
         transaction.on_commit(lambda: job.file.storage.delete(name))
+    transaction.on_commit(lambda: _forget(job))
     return job
 
 
@@ -321,6 +368,7 @@ def import_files_purge(*, days: int | None = None) -> int:
         for f in (job.file, job.report):
             if f.name:
                 f.storage.delete(f.name)
+        _forget(job)
         ImportJob.objects.filter(pk=job.pk).update(file="", report="")
         done += 1
     return done

@@ -14,11 +14,12 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from .cells import BLANK, CellProblemError, Converter, display
+from .cells import BLANK, MEMO_KINDS, CellProblemError, Converter, display
 from .layouts import HOUSEHOLD, Column, Layout, header_text
 from .xlsx import EMPTY, Cell, SheetInfo, SheetReader, Workbook
 
 HEADER_ROWS = 30  # how far down a header is looked for
+MEMO_SIZE = 5000  # remembered answers per code-like column
 
 
 def normalize_header(text: str) -> str:
@@ -133,6 +134,7 @@ class Row:
     ref: Ref
     values: list[Any]  # by layout column index; BLANK for empty or absent
     problems: list[Problem]
+    repeat: bool = False  # its household's cells are the same as on the row before
 
 
 class LayoutReader:
@@ -141,6 +143,7 @@ class LayoutReader:
     def __init__(self, book: Workbook, layout: Layout, *, statuses: dict[str, str] | None = None):
         self.book, self.layout = book, layout
         self.converters = [Converter(c, statuses=statuses) for c in layout.columns]
+        self.memos = [{} if c.kind in MEMO_KINDS else None for c in layout.columns]
         self.headers: list[Header] = []
         self.file_problems: list[Problem] = []
         self.skipped_sheets: list[str] = []
@@ -220,8 +223,9 @@ class LayoutReader:
                 self.rows_read += 1
                 values: list[Any] = [BLANK] * len(self.layout.columns)
                 problems: list[Problem] = []
-                raw = tuple(cells.get(letters) for letters, _i in shared)
-                if shared and raw == previous:
+                raw = tuple([cells.get(letters) for letters, _i in shared])
+                repeat = bool(shared) and raw == previous
+                if repeat:
                     for (_letters, index), value in zip(shared, previous_values, strict=True):
                         values[index] = value
                     empty = all(v is BLANK for v in previous_values)
@@ -232,34 +236,47 @@ class LayoutReader:
                     self._convert(header, reader, number, cells, own, values, problems) and empty
                 )
                 if not empty:
-                    yield Row(Ref(header.sheet.name, number), values, problems)
+                    yield Row(Ref(header.sheet.name, number), values, problems, repeat)
 
     def _convert(self, header, reader, number, cells, positions, values, problems) -> bool:
-        """Convert the cells at `positions` into `values`; True when all were empty."""
+        """Convert the cells at `positions` into `values`; True when all were empty.
+
+        Code-like columns repeat a few values over and over: their answers are remembered by
+        the raw cell (style, type, value), which skips reading and converting the cell again.
+        """
         empty = True
+        memos, converters = self.memos, self.converters
         for letters, index in positions:
             raw = cells.get(letters)
             if raw is None:
                 continue
-            cell = reader.value(raw)
-            try:
-                value = self.converters[index](cell)
-            except CellProblemError as exc:
+            memo = memos[index]
+            found = memo.get(raw[1:]) if memo is not None else None
+            if found is None:
+                cell = reader.value(raw)
+                try:
+                    found = (converters[index](cell), None)
+                except CellProblemError as exc:
+                    column = self.layout.columns[index]
+                    found = (None, (exc.message, exc.code, display(column, cell)))
+                if memo is not None and len(memo) < MEMO_SIZE:
+                    memo[raw[1:]] = found
+            value, problem = found
+            if problem is not None:
                 column = self.layout.columns[index]
                 problems.append(
                     Problem(
                         header.sheet.name,
                         number,
                         header.found.get(column.key + column.level, ""),
-                        display(column, cell),
-                        exc.message,
-                        exc.code,
+                        problem[2],
+                        problem[0],
+                        problem[1],
                         letters.decode(),
                     )
                 )
                 empty = False
-                continue
-            if value is not BLANK:
+            elif value is not BLANK:
                 values[index] = value
                 empty = False
         return empty

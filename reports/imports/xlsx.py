@@ -414,6 +414,14 @@ class SheetReader:
         stream = _Stream(self.book.zip, self._zinfo)
         head = stream.until_element(b"worksheet")
         prefix, root_open = _root(head, b"worksheet", self.info.path)
+        self._prefix, self._root_open = prefix, root_open
+        self._t_open, self._t_close = b"<" + prefix + b"t>", b"</" + prefix + b"t>"
+        self._t_preserve = re.compile(
+            re.escape(b"<" + prefix + b't xml:space="preserve">')
+            + rb"([^<]*)"
+            + re.escape(b"</" + prefix + b"t>"),
+            re.S,
+        )
         head = stream.until_element(b"sheetData")
         dimension = re.search(
             rb'<(?:[A-Za-z_][\w.-]*:)?dimension\s+ref="[A-Z]+[0-9]+:[A-Z]+([0-9]+)"', head
@@ -456,6 +464,28 @@ class SheetReader:
                 active.append((last, index, letters, cell))
         return cells
 
+    def _inline(self, inline: bytes) -> str:
+        """The text of an inline string: one plain <t> (quick), or rich text parsed exactly."""
+        t_open, t_close = self._t_open, self._t_close
+        if inline.startswith(t_open) and inline.endswith(t_close):
+            text = inline[len(t_open) : -len(t_close)]
+            if b"<" not in text:
+                return _safe_unescape(text)
+        match = self._t_preserve.fullmatch(inline)
+        if match is not None:
+            return _safe_unescape(match.group(1))
+        # Rich text (runs with fonts): the runs' text, never the phonetic guide.
+        root = _parse_batch(
+            self._root_open,
+            self._prefix,
+            b"worksheet",
+            b"<" + self._prefix + b"is>" + inline + b"</" + self._prefix + b"is>",
+            self.info.path,
+        )
+        ns = "{" + _namespace(root.tag) + "}" if root.tag.startswith("{") else ""
+        runs = root[0].findall(f"{ns}r")
+        return _ooxml_unescape("".join(run.findtext(f"{ns}t") or "" for run in runs))
+
     def value(self, raw: tuple) -> Cell:
         """The value of a raw cell (column, style, type, formula, value, inline text)."""
         _col, style, kind, formula, value, inline = raw
@@ -466,7 +496,9 @@ class SheetReader:
             except (ValueError, IndexError):
                 return Cell("", "s", formula)
         if kind == b"inlineStr":
-            return Cell(inline if isinstance(inline, str) else _safe_unescape(inline), "s", formula)
+            if isinstance(inline, str):  # from the exact parser
+                return Cell(inline, "s", formula)
+            return Cell(self._inline(inline), "s", formula)
         if kind == b"str":
             return Cell(_safe_unescape(value), "s", formula)
         if kind == b"b":
@@ -509,10 +541,6 @@ class _Scanner:
             rb"</" + p + rb"c>)",
             re.S,
         )
-        self.inline_t = re.compile(
-            rb"<" + p + rb"t(?: xml:space=\"preserve\")?>([^<]*)</" + p + rb"t>"
-        )
-        self.inline_tag = b"<" + prefix + b"is>"
         self.fast = self.exact = 0
 
     def rows(self, batch: bytes, columns: frozenset[bytes] | None):
@@ -534,12 +562,7 @@ class _Scanner:
                 raise _IrregularError
         out = []
         found = 0
-        findall, match, inline_tag, raw = (
-            self.cell.findall,
-            self.row_start.match,
-            self.inline_tag,
-            self._raw,
-        )
+        findall, match = self.cell.findall, self.row_start.match
         pieces = batch.split(row_end)
         if pieces[-1].strip():
             raise _IrregularError
@@ -551,8 +574,6 @@ class _Scanner:
             if not cells:
                 continue
             found += len(cells)
-            if inline_tag in piece:
-                cells = [raw(c) for c in cells]
             if columns is None:
                 out.append((int(start.group(1)), {c[0]: c for c in cells}))
             else:
@@ -560,14 +581,6 @@ class _Scanner:
         if found != batch.count(self.cell_open):
             raise _IrregularError
         return out
-
-    def _raw(self, c: tuple) -> tuple:
-        if c[5]:  # an inline string: one plain text element, or the exact parser
-            match = self.inline_t.fullmatch(c[5])
-            if match is None:
-                raise _IrregularError
-            return (*c[:5], match.group(1))
-        return c
 
     def _exact(self, batch: bytes, columns):
         root = _parse_batch(self.root_open, self.prefix, b"worksheet", batch, self.path)
