@@ -99,7 +99,7 @@ def _field(model: type[models.Model], name: str, **kwargs: Any) -> Column:
 
 
 YES_NO = "是/否"
-ETHNICITY_SYNONYMS = {name[:-1]: code for code, name in EthnicityChoices if len(name) > 2}
+ETHNICITY_SYNONYMS = {name.removesuffix("族"): code for code, name in EthnicityChoices}
 RELATION_SYNONYMS = {
     "本人": Relation.HEAD,
     "户主本人": Relation.HEAD,

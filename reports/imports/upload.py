@@ -74,7 +74,7 @@ def _check_members(members: list[zipfile.ZipInfo]) -> None:
             % {"n": len(members), "max": settings.ZHUCUN_IMPORT_MAX_ENTRIES}
         )
     total = 0
-    for info in members:
+    for info in members:  # sizes first: a bomb is named a bomb whatever else it is
         total += info.file_size
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > RATIO_MIN_SIZE and ratio > settings.ZHUCUN_IMPORT_MAX_RATIO:
@@ -87,6 +87,7 @@ def _check_members(members: list[zipfile.ZipInfo]) -> None:
                 _("文件解压后超过 %(max)s，疑似“压缩炸弹”，已拒绝；正常数据请分成几个文件导入。")
                 % {"max": _mb(settings.ZHUCUN_IMPORT_MAX_UNPACKED)}
             )
+    for info in members:
         name = info.filename.replace("\\", "/")
         if name.startswith("/") or ".." in name.split("/"):
             raise RefusedFileError(_("文件结构异常（部件路径不合法），已拒绝。"))

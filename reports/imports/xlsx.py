@@ -221,6 +221,7 @@ class Workbook:
         stream = _Stream(self.zip, info)
         head = stream.until_element(b"sst")
         prefix, root_open = _root(head, b"sst", path)
+        stream.consume(head.index(root_open) + len(root_open))
         tag = b"<" + prefix
         fast = re.compile(
             tag

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import zipfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -105,3 +106,73 @@ def member_row(village, code: str, name: str, id_number: str, relation: str = "�
     }
     values.update(extra)
     return row(**values)
+
+
+def shared_strings_xlsx(
+    rows: Sequence[Sequence[Any]], *, strings_xml: bytes | None = None
+) -> bytes:
+    """A workbook as Excel writes it: text in a shared string table (openpyxl writes inline
+    strings). `rows` hold str (shared), numbers, or None."""
+    from xml.sax.saxutils import escape
+
+    from reports.imports.xlsx import column_letters
+
+    table: dict[str, int] = {}
+    body = []
+    for r, values in enumerate(rows, 1):
+        cells = []
+        for c, value in enumerate(values):
+            ref = f"{column_letters(c)}{r}"
+            if value is None:
+                continue
+            if isinstance(value, str):
+                index = table.setdefault(value, len(table))
+                cells.append(f'<c r="{ref}" t="s"><v>{index}</v></c>')
+            else:
+                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+        body.append(f'<row r="{r}">{"".join(cells)}</row>')
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    if strings_xml is None:
+        strings_xml = (
+            f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{main}" count="{len(table)}">'
+            + "".join(f"<si><t>{escape(s)}</t></si>" for s in table)
+            + "</sst>"
+        ).encode()
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/content-types"><Default Extension="rels" ContentType="application/'
+            'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+            'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType='
+            '"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            "</Types>"
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+            'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" '
+            f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" xmlns:r="{rel}">'
+            '<sheets><sheet name="名单" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+            'openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/worksheets/sheet1.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{main}"><sheetData>'
+            + "".join(body)
+            + "</sheetData></worksheet>"
+        ),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, text in parts.items():
+            book.writestr(name, text.encode())
+        book.writestr("xl/sharedStrings.xml", strings_xml)
+    return buffer.getvalue()
