@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -880,7 +881,7 @@ class _HouseholdImport:
         self.new_households: list[tuple[HouseholdRow, dict[str, Any]]] = []
         self.changed_households: list[tuple[int, dict[str, Any]]] = []
         self.status_changes: list[tuple[int, str, str]] = []
-        self.new_members: list[tuple[str, str, dict[str, Any]]] = []
+        self.new_members: list[tuple[HouseholdRow, MemberRow, str, str]] = []
         self.changed_members: list[tuple[int, dict[str, Any], bool]] = []
 
     def issue(self, ref: Any, name: str, message: Any, code: str = "invalid") -> None:
@@ -901,11 +902,11 @@ class _HouseholdImport:
         households = self.data.households
         villages = dict(
             Village.objects.visible_to(self.actor)
-            .filter(code__in={h.village_code for h in households})
+            .filter(code__in=_array({h.village_code for h in households}, "varchar"))
             .values_list("code", "id")
         )
-        for chunk in _chunks([h.code for h in households], IMPORT_CHUNK):
-            for row in Household.objects.filter(code__in=chunk).values(
+        for chunk in _chunks([h.code for h in households], IMPORT_CHUNK * 4):
+            for row in Household.objects.filter(code__in=_array(chunk, "varchar")).values(
                 "id",
                 "code",
                 "village_id",
@@ -917,7 +918,7 @@ class _HouseholdImport:
                 self.existing[row["code"]] = row
         visible = set(
             Village.objects.visible_to(self.actor)
-            .filter(pk__in={row["village_id"] for row in self.existing.values()})
+            .filter(pk__in=_array({row["village_id"] for row in self.existing.values()}, "bigint"))
             .values_list("pk", flat=True)
         )
         statuses = set(HouseholdStatus.objects.values_list("code", flat=True))
@@ -1024,9 +1025,14 @@ class _HouseholdImport:
         cleaned["village_id"] = village_id
         return cleaned
 
-    def _check_members(self) -> dict[str, list[tuple[MemberRow, str, dict | None, dict]]]:
-        """{household code: [(member, ID number, active stored row or None, cleaned values)]}"""
-        seen: dict[str, Any] = {}
+    def _check_members(self) -> dict[str, list[tuple]]:
+        """{household code: [(member, ID number, its hash, stored row or None)]}.
+
+        Field values are checked column by column, each distinct value once (an import
+        repeats the same codes and dates over and over); stored rows are tuples in the
+        order of `self.stored_member`."""
+        bad = self._check_member_values()
+        refused: set[int] = set()  # members with a bad value
         by_hash: dict[str, tuple[HouseholdRow, MemberRow, str]] = {}
         for household in self.data.households:
             for member in household.members:
@@ -1036,50 +1042,39 @@ class _HouseholdImport:
                     self.issue(member.ref, "id_number", exc.messages[0], "id_number")
                     self.failed.add(household.code)
                     continue
-                if number in seen:
+                digest = keyed_hash(number)
+                first = by_hash.get(digest)
+                if first is not None:
                     self.issue(
                         member.ref,
                         "id_number",
                         _("身份证号 %(id)s 与%(first)s重复：同一人只能出现一次。")
-                        % {"id": mask_id_number(number), "first": seen[number]},
+                        % {"id": mask_id_number(number), "first": first[1].ref},
                         "duplicate",
                     )
                     self.failed.add(household.code)
                     continue
-                seen[number] = member.ref
-                by_hash[keyed_hash(number)] = (household, member, number)
-        stored: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(list(by_hash), IMPORT_CHUNK):
-            rows = Member.objects.filter(id_hash__in=chunk).values(
-                "id",
-                "id_hash",
-                "household_id",
-                "household__code",
-                "left_on",
-                "phone_hash",
-                *_STORED_MEMBER,
-            )
-            for row in rows:
-                prior = stored.get(row["id_hash"])
-                # The active membership if there is one, else the latest one left.
-                if prior is None or (
-                    prior["left_on"] is not None
-                    and (row["left_on"] is None or row["left_on"] > prior["left_on"])
-                ):
-                    stored[row["id_hash"]] = row
-        taken = {row["household_id"] for row in stored.values() if row["left_on"] is None}
+                by_hash[digest] = (household, member, number)
+                for i, errors in bad:
+                    value = member.values[i]
+                    if value is not NOT_GIVEN and value in errors:
+                        self.issue(member.ref, self.data.member_fields[i], errors[value])
+                        self.failed.add(household.code)
+                        refused.add(id(member))
+        stored = self._stored_members(list(by_hash))
+        taken = {row[2] for row in stored.values() if row[4] is None}
         visible = set(
             Household.objects.visible_to(self.actor)
-            .filter(pk__in=taken)
+            .filter(pk__in=_array(taken, "bigint"))
             .values_list("pk", flat=True)
         )
         out: dict[str, list] = {}
-        for id_hash, (household, member, number) in by_hash.items():
-            row = stored.get(id_hash)
-            if row is not None and row["household__code"] != household.code:
-                if row["left_on"] is None:
-                    if row["household_id"] in visible:
-                        message = _member_taken_error(number, row["household__code"]).messages[0]
+        for digest, (household, member, number) in by_hash.items():
+            row = stored.get(digest)
+            if row is not None and row[3] != household.code:
+                if row[4] is None:
+                    if row[2] in visible:
+                        message = _member_taken_error(number, row[3]).messages[0]
                     else:
                         message = _(
                             "身份证号 %s 已是您管辖范围以外某户的在册成员，一人不能同时在两户。"
@@ -1088,81 +1083,124 @@ class _HouseholdImport:
                     self.failed.add(household.code)
                     continue
                 row = None  # left another household: joins this one as a new member
-            elif row is not None and row["left_on"] is not None:
+            elif row is not None and row[4] is not None:
                 self.issue(
                     member.ref,
                     "id_number",
                     _("此人已于 %(day)s 离开户 %(code)s；重新入户请在系统中办理。")
-                    % {"day": row["left_on"], "code": household.code},
+                    % {"day": row[4], "code": household.code},
                     "left",
                 )
                 self.failed.add(household.code)
                 continue
-            cleaned = self._check_member(member, row, household.member_defaults)
-            if cleaned is None:
+            if id(member) in refused:
+                continue
+            if (
+                row is None
+                and not member.incomplete
+                and not self._new_member_complete(household, member)
+            ):
                 self.failed.add(household.code)
-            else:
-                out.setdefault(household.code, []).append((member, number, row, cleaned))
+                continue
+            out.setdefault(household.code, []).append((member, number, digest, row))
         return out
 
-    def _check_member(
-        self, member: MemberRow, active: dict | None, defaults: dict[str, Any]
-    ) -> dict[str, Any] | None:
+    def _check_member_values(self) -> list[tuple[int, dict[Any, str]]]:
+        """[(field index, {bad value: message})]: every distinct value of every member field
+        checked once, by the model field's own clean() (phones by the phone rule)."""
+        out = []
+        for i, name in enumerate(self.data.member_fields):
+            values = {
+                m.values[i]
+                for h in self.data.households
+                for m in h.members
+                if m.values[i] is not NOT_GIVEN
+            }
+            for h in self.data.households:
+                if name in h.member_defaults:
+                    values.add(h.member_defaults[name])
+            errors = {}
+            for value in values:
+                if name == "phone":
+                    try:
+                        if validate_phone(value) != value:
+                            errors[value] = _("电话号码格式不正确。")
+                    except ValidationError as exc:
+                        errors[value] = exc.messages[0]
+                    continue
+                cleaned, error = self.check_member(name, value)
+                if error is None and cleaned != value:
+                    error = _("“%s”的格式不正确。") % value
+                if error is not None:
+                    errors[value] = error
+            if errors:
+                out.append((i, errors))
+        return out
+
+    def _new_member_complete(self, household: HouseholdRow, member: MemberRow) -> bool:
         ok = True
-        cleaned: dict[str, Any] = {}
-        given = {
-            name: member.values[i]
-            for name, i in self.mf.items()
-            if member.values[i] is not NOT_GIVEN
-        }
-        if active is None:
-            given = {**defaults, **given}
-        for name, value in given.items():
-            if name == "phone":
-                try:
-                    cleaned[name] = validate_phone(value)
-                except ValidationError as exc:
-                    self.issue(member.ref, name, exc.messages[0], "phone")
-                    ok = False
-                continue
-            if name == "name":
-                value = (value or "").strip()
-            value, error = self.check_member(name, value)
-            if error:
-                self.issue(member.ref, name, error)
+        for name in ("name", "relation", "joined_on"):
+            i = self.mf.get(name)
+            given = i is not None and member.values[i] is not NOT_GIVEN
+            if not given and name not in household.member_defaults:
+                self.issue(
+                    member.ref, name, _("新成员须填写%s。") % _required_label(name), "required"
+                )
                 ok = False
-            else:
-                cleaned[name] = value
-        if active is None and ok and not member.incomplete:
-            for name in ("name", "relation", "joined_on"):
-                if name not in cleaned:
-                    self.issue(
-                        member.ref, name, _("新成员须填写%s。") % _required_label(name), "required"
-                    )
-                    ok = False
-        return cleaned if ok else None
+        return ok
+
+    def _stored_members(self, hashes: list[str]) -> dict[str, tuple]:
+        """{hash: (id, hash, household id, household code, left on, phone hash, *fields)}:
+        the active membership of each person if there is one, else the latest one left."""
+        wanted = {f for f in self.data.member_fields if f != "phone"} | {"relation", "name"}
+        self.stored_member = ("phone_hash", *sorted(wanted))
+        columns = ", ".join(f'm."{Member._meta.get_field(f).column}"' for f in self.stored_member)
+        sql = (
+            'SELECT m."id", m."id_hash", m."household_id", h."code", m."left_on", '  # noqa: S608
+            f"{columns} FROM households_member m JOIN households_household h "
+            'ON h."id" = m."household_id" WHERE m."id_hash" = ANY(%s)'
+        )
+        stored: dict[str, tuple] = {}
+        with connection.cursor() as cursor:
+            for chunk in _chunks(hashes, IMPORT_CHUNK * 4):
+                cursor.execute(sql, [chunk])
+                for row in cursor.fetchall():
+                    prior = stored.get(row[1])
+                    if prior is None or (
+                        prior[4] is not None and (row[4] is None or row[4] > prior[4])
+                    ):
+                        stored[row[1]] = row
+        return stored
 
     def _check_heads(self, plans, members) -> None:
         """Exactly one active head per household once the import is applied."""
         ids = [row["id"] for row in self.existing.values()]
         heads: dict[int, list[int]] = {}
-        for chunk in _chunks(ids, IMPORT_CHUNK):
+        for chunk in _chunks(ids, IMPORT_CHUNK * 4):
             for pk, household_id in Member.objects.filter(
-                household_id__in=chunk, left_on__isnull=True, relation=Relation.HEAD
+                household_id__in=_array(chunk, "bigint"),
+                left_on__isnull=True,
+                relation=Relation.HEAD,
             ).values_list("id", "household_id"):
                 heads.setdefault(household_id, []).append(pk)
-        self.heads = heads
+        relation_at = self.mf.get("relation")
+        stored_relation = self.stored_member.index("relation") + 5
         for household in self.data.households:
             if household.code in self.failed or household.incomplete:
                 continue
             rows = members.get(household.code, [])
             current = self.existing.get(household.code)
-            touched = {row["id"] for _m, _n, row, _c in rows if row is not None}
+            touched = {row[0] for _m, _n, _d, row in rows if row is not None}
             count = (
                 sum(1 for pk in heads.get(current["id"], []) if pk not in touched) if current else 0
             )
-            for _member, _number, row, cleaned in rows:
-                if cleaned.get("relation", row["relation"] if row else None) == Relation.HEAD:
+            for member, _number, _digest, row in rows:
+                given = member.values[relation_at] if relation_at is not None else NOT_GIVEN
+                if given is NOT_GIVEN and row is not None:
+                    given = row[stored_relation]
+                elif given is NOT_GIVEN:
+                    given = household.member_defaults.get("relation")
+                if given == Relation.HEAD:
                     count += 1
             if count != 1:
                 ref = household.members[0].ref if household.members else household.ref
@@ -1177,33 +1215,54 @@ class _HouseholdImport:
                     }
                 self.issue(ref, "relation", message, "head")
 
+    def _given(self, member: MemberRow, row: tuple | None, name: str) -> Any:
+        """A member's value of `name`: given in the import, else stored, else None."""
+        i = self.mf.get(name)
+        if i is not None and member.values[i] is not NOT_GIVEN:
+            return member.values[i]
+        return row[self.stored_at[name]] if row is not None else None
+
     def _plan(self, plans, members) -> None:
+        self.stored_at = {name: i + 5 for i, name in enumerate(self.stored_member)}
+        compared = [(name, i) for name, i in self.mf.items() if name != "phone"]
+        phone_at = self.mf.get("phone")
         for household in self.data.households:
             cleaned, current = plans[household.code], self.existing.get(household.code)
             rows = members.get(household.code, [])
             head_name = None
-            for _member, _number, row, values in rows:
-                if values.get("relation", row["relation"] if row else None) == Relation.HEAD:
-                    head_name = values.get("name", row["name"] if row else "")
+            for member, _number, _digest, row in rows:
+                relation = self._given(member, row, "relation")
+                if relation is None:
+                    relation = household.member_defaults.get("relation")
+                if relation == Relation.HEAD:
+                    head_name = self._given(member, row, "name") or ""
             if current is None:
                 self.new_households.append((household, {**cleaned, "head_name": head_name or ""}))
                 self.counts["households"]["created"] += 1
             else:
                 self._plan_update(current, cleaned, head_name)
-            for _member, number, row, values in rows:
+            for member, number, digest, row in rows:
                 if row is None:
-                    self.new_members.append((household.code, number, values))
+                    self.new_members.append((household, member, number, digest))
                     self.counts["members"]["created"] += 1
                     continue
-                changes = {k: v for k, v in values.items() if k != "phone" and row[k] != v}
-                if values.get("phone") and keyed_hash(values["phone"]) != row["phone_hash"]:
-                    changes["phone"] = values["phone"]
+                values = member.values
+                changes = {
+                    name: values[i]
+                    for name, i in compared
+                    if values[i] is not NOT_GIVEN and values[i] != row[self.stored_at[name]]
+                }
+                if phone_at is not None:
+                    phone = values[phone_at]
+                    if phone is not NOT_GIVEN and phone and keyed_hash(phone) != row[5]:
+                        changes["phone"] = phone
                 if changes:
+                    stored_relation = row[self.stored_at["relation"]]
                     steps_down = (
-                        row["relation"] == Relation.HEAD
+                        stored_relation == Relation.HEAD
                         and changes.get("relation", Relation.HEAD) != Relation.HEAD
                     )
-                    self.changed_members.append((row["id"], changes, steps_down))
+                    self.changed_members.append((row[0], changes, steps_down))
                     self.counts["members"]["updated"] += 1
                 else:
                     self.counts["members"]["unchanged"] += 1
@@ -1319,15 +1378,24 @@ class _HouseholdImport:
             for f in Member._meta.concrete_fields
             if f.name in _STORED_MEMBER
         }
+        fields = self.data.member_fields
         for chunk in _chunks(self.new_members, IMPORT_CHUNK):
             rows = []
-            for code, number, values in chunk:
-                rows.append(
+            for household, member, number, digest in chunk:
+                values = {**defaults, **household.member_defaults}
+                values.update(
+                    (name, value)
+                    for name, value in zip(fields, member.values, strict=True)
+                    if value is not NOT_GIVEN
+                )
+                phone = values.pop("phone", "")
+                values.update(
                     {
-                        **defaults,
-                        **_protected(Member, {"phone": "", **values}, "phone"),
-                        **_protected(Member, {"id_number": number}, "id_number"),
-                        "household_id": ids[code],
+                        "phone": phone,
+                        "phone_hash": keyed_hash(phone) if phone else "",
+                        "id_number": number,
+                        "id_hash": digest,
+                        "household_id": ids[household.code],
                         "sex": id_sex(number),
                         "birth_date": id_birth_date(number),
                         "left_on": None,
@@ -1336,6 +1404,7 @@ class _HouseholdImport:
                         "updated_at": now,
                     }
                 )
+                rows.append(values)
             _insert(Member, rows)
             done += len(chunk)
             self.progress("write", done, total)
@@ -1351,6 +1420,12 @@ def _protected(model: type, values: dict[str, Any], name: str) -> dict[str, Any]
     )
     value = values[name]
     return {**values, hash_field: keyed_hash(value) if value else ""}
+
+
+def _array(values: Any, sql_type: str) -> RawSQL:
+    """Many values as one array parameter (`IN (SELECT unnest(%s))`): Django would otherwise
+    handle each of tens of thousands of values as a parameter of its own."""
+    return RawSQL(f"SELECT unnest(%s::{sql_type}[])", [list(values)])  # noqa: S611
 
 
 def _chunks(items: list, size: int):
