@@ -1,6 +1,7 @@
 """Every write to households, members, incomes, lines, monitoring, measures and pairings."""
 
 import datetime as dt
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import Decimal
@@ -1306,8 +1307,12 @@ class _HouseholdImport:
                 ),
             )
         )
-        done = 0
         self.progress("write", 0, total)
+        with _Statements() as statements:
+            self._write(statements, now, total)
+
+    def _write(self, statements: "_Statements", now: dt.datetime, total: int) -> None:
+        done = 0
         ids = {code: row["id"] for code, row in self.existing.items()}
         defaults = {
             f.name: f.get_default()
@@ -1329,7 +1334,9 @@ class _HouseholdImport:
                         "updated_at": now,
                     }
                 )
-            ids.update({code: pk for pk, code in _insert(Household, rows, ("id", "code"))})
+            ids.update(
+                {code: pk for pk, code in _insert(Household, rows, ("id", "code"), statements)}
+            )
             done += len(chunk)
             self.progress("write", done, total)
         created, changed = _("导入建档"), _("导入")
@@ -1340,7 +1347,8 @@ class _HouseholdImport:
         for chunk in _chunks(changes, IMPORT_CHUNK):
             _insert(
                 HouseholdStatusChange,
-                [
+                statements=statements,
+                rows=[
                     {
                         "household_id": pk,
                         "old_id": old,
@@ -1360,7 +1368,7 @@ class _HouseholdImport:
                 if "status" in values:
                     values["status_id"] = values.pop("status")
                 rows.append((pk, values))
-            _update(Household, rows, now)
+            _update(Household, rows, now, statements)
             done += len(chunk)
             self.progress("write", done, total)
         # A head stepping down goes first, so that the one-head index never sees two at once.
@@ -1370,6 +1378,7 @@ class _HouseholdImport:
                 Member,
                 [(pk, _protected(Member, values, "phone")) for pk, values, _s in chunk],
                 now,
+                statements,
             )
             done += len(chunk)
             self.progress("write", done, total)
@@ -1405,7 +1414,7 @@ class _HouseholdImport:
                     }
                 )
                 rows.append(values)
-            _insert(Member, rows)
+            _insert(Member, rows, statements=statements)
             done += len(chunk)
             self.progress("write", done, total)
 
@@ -1452,9 +1461,14 @@ def _prep(f: Any, values: list[Any]) -> list[Any]:
     return values
 
 
-def _insert(model: type, rows: list[dict[str, Any]], returning: tuple[str, ...] = ()) -> list:
-    """INSERT … SELECT FROM unnest(…): one statement for many rows, through Django's cursor,
-    so that the audit context reaches the row triggers."""
+def _insert(
+    model: type,
+    rows: list[dict[str, Any]],
+    returning: tuple[str, ...] = (),
+    statements: "_Statements | None" = None,
+) -> list:
+    """INSERT … SELECT FROM unnest(…): one statement for many rows. With `statements`, a
+    statement whose result is not needed runs while the next one is being prepared."""
     if not rows:
         return []
     names = list(rows[0])
@@ -1473,15 +1487,22 @@ def _insert(model: type, rows: list[dict[str, Any]], returning: tuple[str, ...] 
         f'INSERT INTO "{model._meta.db_table}" ({columns}) '  # noqa: S608 - names from _meta
         f"SELECT {', '.join(selects)} FROM unnest({', '.join(casts)}) AS u({aliases})"
     )
+    statements = statements or _Statements()
     if returning:
         sql += " RETURNING " + ", ".join(f'"{model._meta.get_field(n).column}"' for n in returning)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if returning else []
+        return statements.now(sql, params)
+    statements.later(sql, params)
+    return []
 
 
-def _update(model: type, rows: list[tuple[int, dict[str, Any]]], now: dt.datetime) -> None:
+def _update(
+    model: type,
+    rows: list[tuple[int, dict[str, Any]]],
+    now: dt.datetime,
+    statements: "_Statements | None" = None,
+) -> None:
     """UPDATE … FROM unnest(…): one statement per set of changed columns."""
+    statements = statements or _Statements()
     groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
     for pk, values in rows:
         groups.setdefault(tuple(sorted(values)), []).append((pk, values))
@@ -1498,5 +1519,66 @@ def _update(model: type, rows: list[tuple[int, dict[str, Any]]], now: dt.datetim
             f'UPDATE "{model._meta.db_table}" AS t SET "updated_at" = %s, {", ".join(sets)} '  # noqa: S608
             f"FROM unnest({', '.join(casts)}) AS u({aliases}) WHERE t.id = u.id"
         )
+        statements.later(sql, params)
+
+
+class _Statements:
+    """The statements of an import's write, in order, on the transaction's connection.
+
+    A statement whose result is not needed runs in a helper thread while the importer
+    prepares the next one (encrypting ID numbers and phones, building the arrays): the
+    database and Python work at the same time instead of in turn. One statement runs at a
+    time, always on the transaction's connection, so order and transaction are as if they
+    ran one after the other. The first statement goes through Django's cursor, which
+    attaches the audit context (actor, source) to the transaction; the database keeps it to
+    the end of the transaction for the statements that follow on the raw connection.
+    Without `with`, every statement simply runs at once.
+    """
+
+    def __init__(self) -> None:
+        self.pool: ThreadPoolExecutor | None = None
+        self.pending: Future | None = None
+        self.context_attached = False
+        self.pipelined = False
+
+    def __enter__(self) -> "_Statements":
+        self.pipelined = True
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            if kind is None:
+                self.wait()
+            elif self.pending is not None:
+                self.pending.exception()  # let it end before the transaction rolls back
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+
+    def now(self, sql: str, params: list) -> list:
+        """Run a statement through Django's cursor and return its rows."""
+        self.wait()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
+            self.context_attached = True
+            return cursor.fetchall() if cursor.description else []
+
+    def later(self, sql: str, params: list) -> None:
+        if not (self.pipelined and self.context_attached):
+            self.now(sql, params)
+            return
+        self.wait()
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-write")
+        self.pending = self.pool.submit(_execute, connection.connection, sql, params)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            future, self.pending = self.pending, None
+            with connection.wrap_database_errors:  # psycopg2's errors as Django's
+                future.result()
+
+
+def _execute(raw: Any, sql: str, params: list) -> None:
+    with raw.cursor() as cursor:
+        cursor.execute(sql, params)

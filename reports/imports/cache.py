@@ -64,8 +64,10 @@ def dump(parsed: Parsed, target: BinaryIO, *, layout: Layout, sha256: str) -> No
                 group.code,
                 index.get(group.first.sheet, 0),
                 group.first.row,
-                {
-                    k: [_plain(v), index.get(r.sheet, 0), r.row]
+                {  # where a value came from, when not the household's first row
+                    k: [_plain(v)]
+                    if (r.sheet, r.row) == (group.first.sheet, group.first.row)
+                    else [_plain(v), index.get(r.sheet, 0), r.row]
                     for k, (v, r) in group.values.items()
                 },
                 group.problems,
@@ -113,10 +115,11 @@ def load(source: BinaryIO, *, layout: Layout, sha256: str, member_fields: tuple[
             code, sheet, row, values, problems, members = json.loads(raw)
             group = _Group(code, Ref(sheets[sheet], row, HOUSEHOLD))
             group.problems = problems
-            for key, (value, s, r) in values.items():
+            first = Ref(sheets[sheet], row)
+            for key, (value, *where) in values.items():
                 if key in dates and value is not None:
                     value = dt.date.fromisoformat(value)
-                group.values[key] = (value, Ref(sheets[s], r))
+                group.values[key] = (value, Ref(sheets[where[0]], where[1]) if where else first)
             for s, r, number, member_values, incomplete in members:
                 for i in date_at:
                     if member_values[i] is not None:

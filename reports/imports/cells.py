@@ -84,6 +84,7 @@ class Converter:
         self.header = header_text(column.header)
         self.memo: dict[tuple, Any] = {}
         self.kind = column.kind
+        self.convert = getattr(self, "_" + column.kind)
         if self.kind in ("code", "codes", "role"):
             self.codes = _code_map(column.choices, column.synonyms)
         elif self.kind == "status":
@@ -103,12 +104,12 @@ class Converter:
         if cell.value is None or (cell.kind == "s" and not cell.value.strip()):
             return BLANK
         if self.kind not in MEMO_KINDS:
-            return getattr(self, "_" + self.kind)(cell)
+            return self.convert(cell)
         key = (cell.kind, cell.value)
         found = self.memo.get(key)
         if found is None:
             try:
-                found = (getattr(self, "_" + self.kind)(cell), None)
+                found = (self.convert(cell), None)
             except CellProblemError as exc:
                 found = (None, exc)
             self.memo[key] = found

@@ -10,7 +10,7 @@ header has every required column; when no sheet has, the problem names the missi
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.utils.translation import gettext as _
 
@@ -27,9 +27,8 @@ def normalize_header(text: str) -> str:
     return "".join(ch for ch in text if not ch.isspace() and ch not in "*").lower()
 
 
-@dataclass(frozen=True)
-class Ref:
-    """A row of the uploaded file, as problems name it."""
+class Ref(NamedTuple):
+    """A row of the uploaded file, as problems name it (a tuple: there is one per row)."""
 
     sheet: str
     row: int
@@ -251,7 +250,7 @@ class LayoutReader:
             if raw is None:
                 continue
             memo = memos[index]
-            found = memo.get(raw[1:]) if memo is not None else None
+            found = memo.get(raw) if memo is not None else None
             if found is None:
                 cell = reader.value(raw)
                 try:
@@ -260,7 +259,7 @@ class LayoutReader:
                     column = self.layout.columns[index]
                     found = (None, (exc.message, exc.code, display(column, cell)))
                 if memo is not None and len(memo) < MEMO_SIZE:
-                    memo[raw[1:]] = found
+                    memo[raw] = found
             value, problem = found
             if problem is not None:
                 column = self.layout.columns[index]

@@ -228,3 +228,39 @@ def wait(job, status, seconds=60):
         assert current not in ("failed", "invalid"), ImportJob.objects.get(pk=job.pk).error
         assert time.monotonic() < deadline, f"the worker did not finish: {current}"
         time.sleep(0.1)
+
+
+@pytest.mark.parametrize("layout", ["households", "households_national", "cadres", "units"])
+def test_every_template_is_recognised_by_the_importer(layout):
+    from reports.imports.layouts import LAYOUTS
+    from reports.imports.sheets import LayoutReader
+    from reports.imports.upload import check_workbook
+    from reports.imports.workbooks import template
+    from reports.imports.xlsx import Workbook
+
+    content = template(LAYOUTS[layout], ["已脱贫", "未脱贫"])
+    book = Workbook(check_workbook(io.BytesIO(content), size=len(content)))
+    reader = LayoutReader(book, LAYOUTS[layout])
+    assert list(reader.rows()) == []  # an empty template has no data rows ...
+    (header,) = reader.headers  # ... but its header is found, complete, on the first sheet
+    assert header.complete
+    assert header.sheet.name == book.sheets[0].name
+    assert reader.skipped_sheets == ["填写说明"]  # the instructions; the code sheet is hidden
+
+
+def test_old_files_are_purged_but_the_record_stays(world, settings):
+    from django.utils import timezone
+
+    settings.ZHUCUN_IMPORT_KEEP_DAYS = 30
+    job = check(world.official_a, households_file(world))
+    storage, name = job.file.storage, job.file.name
+    ImportJob.objects.filter(pk=job.pk).update(
+        updated_at=timezone.now() - timezone.timedelta(days=31)
+    )
+    fresh = check(world.official_a, households_file(world))
+    assert services.import_files_purge() == 1
+    assert not storage.exists(name)
+    job.refresh_from_db()
+    assert (job.file.name, job.status, job.rows) == ("", "ready", 2)
+    fresh.refresh_from_db()
+    assert storage.exists(fresh.file.name)
