@@ -79,7 +79,7 @@ class RosterImporter:
                             self._problem(
                                 row,
                                 "id_number" if self.layout.entity == "cadres" else "name",
-                                _("与%s重复：同一条记录只能出现一次。") % seen[key],
+                                _("与%s重复：同一条记录只能出现一次。") % str(seen[key]),
                                 "duplicate",
                             )
                         )
