@@ -1512,10 +1512,7 @@ def _insert(
     source = f" FROM unnest({', '.join(casts)}) AS u({', '.join(aliases)})" if casts else ""
     if not casts:
         source = f" FROM generate_series(1, {len(rows)})"
-    sql = (
-        f'INSERT INTO "{model._meta.db_table}" ({columns}) '
-        f"SELECT {', '.join(selects)}{source}"
-    )
+    sql = f'INSERT INTO "{model._meta.db_table}" ({columns}) SELECT {", ".join(selects)}{source}'
     params = [*constants, *arrays]  # in the order of their placeholders
     statements = statements or _Statements()
     if returning:
