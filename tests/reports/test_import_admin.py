@@ -220,6 +220,13 @@ def test_a_real_worker_checks_and_commits_once(world, monkeypatch):
     assert Household.objects.filter(code="H1").count() == 1
     assert Member.objects.filter(household__code="H1").count() == 2
     assert ImportJob.objects.get(pk=job.pk).counts["households"]["created"] == 1
+    import pghistory.models
+
+    (event,) = pghistory.models.Events.objects.filter(
+        pgh_obj_model="households.Household", pgh_obj_id=str(Household.objects.get(code="H1").pk)
+    )
+    assert event.pgh_context["source"] == "import"  # the worker's task context, made "import"
+    assert event.pgh_context["actor"] == world.official_a.username
 
 
 def wait(job, status, seconds=60):

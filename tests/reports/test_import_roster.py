@@ -111,6 +111,13 @@ def test_cadres_with_postings(world):
     assert job.counts == {"cadres": {"created": 1, "updated": 0, "unchanged": 1}}
     cadre = Cadre.objects.get(name="王队员")
     assert cadre.phone == "13912340000"
+    (event,) = pghistory.models.Events.objects.filter(
+        pgh_obj_model="teams.Cadre", pgh_obj_id=str(cadre.pk)
+    )
+    assert (event.pgh_context["source"], event.pgh_context["actor"]) == (
+        "import",
+        world.official_a.username,
+    )
     posting = Assignment.objects.get(cadre=cadre, status="active")
     assert (posting.team_id, posting.is_leader, posting.start) == (
         world.team_a.pk,
