@@ -906,6 +906,8 @@ class _HouseholdImport:
             .filter(code__in=_array({h.village_code for h in households}, "varchar"))
             .values_list("code", "id")
         )
+        # Every household with these codes, in scope or not: a 户编号 is unique everywhere,
+        # and one registered outside the actor's scope is reported (never shown or written).
         for chunk in _chunks([h.code for h in households], IMPORT_CHUNK * 4):
             for row in Household.objects.filter(code__in=_array(chunk, "varchar")).values(
                 "id",
@@ -926,6 +928,11 @@ class _HouseholdImport:
         self.progress("check", 0, len(households))
         plans: dict[str, dict[str, Any] | None] = {}
         for done, household in enumerate(households, 1):
+            if household.code in plans:
+                self.issue(
+                    household.ref, "code", _("户编号 %s 重复出现。") % household.code, "duplicate"
+                )
+                continue
             plans[household.code] = self._check_household(household, villages, visible, statuses)
             if plans[household.code] is None:
                 self.failed.add(household.code)

@@ -135,3 +135,15 @@ def test_fields_outside_the_import_are_refused(world):
             data=HouseholdImport(("village",), (), [household(world, "U1", values=(1,))]),
             actor=world.official_a,
         )
+
+
+def test_a_household_code_twice_is_refused(world):
+    result = household_import_upsert(
+        data=data(
+            household(world, "U1", member("甲", f.id_number())),
+            household(world, "U1", member("乙", f.id_number())),
+        ),
+        actor=world.official_a,
+        dry_run=True,
+    )
+    assert [(i.field, i.code) for i in result.issues] == [("code", "duplicate")]
