@@ -932,6 +932,7 @@ class _HouseholdImport:
                 self.issue(
                     household.ref, "code", _("户编号 %s 重复出现。") % household.code, "duplicate"
                 )
+                self.failed.add(household.code)
                 continue
             plans[household.code] = self._check_household(household, villages, visible, statuses)
             if plans[household.code] is None:
