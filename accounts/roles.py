@@ -89,6 +89,11 @@ _BUSINESS = {
 }
 
 
+# Excel imports: the job itself; what may be imported is the permission on its rows
+# (reports.imports.services.PERMISSIONS).
+_IMPORTS = {"reports": ("importjob",)}
+
+
 def _perms(app_models: dict[str, tuple[str, ...]], actions: tuple[str, ...]) -> set[str]:
     return {
         f"{app}.{action}_{model}"
@@ -103,7 +108,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # everything; full ID numbers and phones (the national list is keyed by them) only when a
     # request says why, and every such request is logged.
     Role.PROVINCE: frozenset(_perms(_BUSINESS, _VIEW) | {REVEAL_PERMISSION}),
-    Role.CITY: frozenset(_perms(_BUSINESS, _VIEW)),
+    Role.CITY: frozenset(_perms(_BUSINESS, _VIEW) | _perms(_IMPORTS, _VIEW)),
     Role.COUNTY_ADMIN: frozenset(
         _perms({"teams": ("teamunit",)}, ("delete",))
         | _perms({"villages": ("region",)}, _VIEW)
@@ -116,6 +121,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         # Drafts may be discarded; publishing (and correcting) is its own grant.
         | {"reports.delete_circular", "reports.publish_circular"}
         | _perms({"accounts": ("user",)}, _EDIT)
+        | _perms(_IMPORTS, _EDIT)
     ),
     Role.TOWNSHIP_ADMIN: frozenset(
         _perms(_BUSINESS, _VIEW)
@@ -136,6 +142,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | _perms({"teams": ("leaverequest",)}, ("change",))
         | _perms({"teams": ("attendance",)}, ("add",))
         | _perms({"assessments": ("finding",)}, ("change",))
+        | _perms(_IMPORTS, _EDIT)
     ),
     # Inspectors record what they find: an absence from the village marks that day absent.
     Role.INSPECTOR: frozenset(

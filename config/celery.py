@@ -47,6 +47,12 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.api_pulls_purge_task",
         "schedule": crontab(hour=3, minute=5),
     },
+    # Nightly at 03:10: delete uploaded import files and their reports (they hold ID numbers)
+    # some days after the import ended; the job and its problem list stay.
+    "import-files-purge": {
+        "task": "reports.tasks.import_files_purge_task",
+        "schedule": crontab(hour=3, minute=10),
+    },
     # Nightly at 02:50: forget form submission keys older than 30 days (exactly-once forms).
     "submission-keys-purge": {
         "task": "common.tasks.submission_keys_purge_task",

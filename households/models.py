@@ -145,8 +145,15 @@ class HouseholdQuerySet(ScopedQuerySet):
         return qs.annotate(**wanted)
 
 
+# Statement-level audit triggers on the two big tables: one INSERT of the events per statement
+# instead of one per row, which halves the cost of the imports' set-based writes (issue 7);
+# a single save records exactly the same event.
 @pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    level=pgtrigger.Statement,
+    exclude=["sync_xid"],
 )
 class Household(BaseModel):
     """A registered (建档立卡) or monitored household."""
@@ -253,15 +260,23 @@ class Household(BaseModel):
         return mask_phone(self.phone)
 
     def clean(self) -> None:
-        errors = {}
-        if self.main_cause and self.main_cause in (self.other_causes or []):
-            errors["other_causes"] = _g("其他致贫原因不能与主要致贫原因相同。")
-        if len(set(self.other_causes or [])) != len(self.other_causes or []):
-            errors["other_causes"] = _g("其他致贫原因不能重复。")
-        if len(self.other_causes or []) > 2:
-            errors["other_causes"] = _g("其他致贫原因最多选2项。")
+        errors = cause_errors(self.main_cause, self.other_causes)
         if errors:
             raise ValidationError(errors)
+
+
+def cause_errors(main_cause: str, other_causes: list[str] | None) -> dict[str, str]:
+    """The rules of the causes of poverty (A3a/A3b): at most 2 others, none repeated, none the
+    main cause. Shared by the model's clean() and the bulk import."""
+    others = other_causes or []
+    errors = {}
+    if main_cause and main_cause in others:
+        errors["other_causes"] = _g("其他致贫原因不能与主要致贫原因相同。")
+    if len(set(others)) != len(others):
+        errors["other_causes"] = _g("其他致贫原因不能重复。")
+    if len(others) > 2:
+        errors["other_causes"] = _g("其他致贫原因最多选2项。")
+    return errors
 
 
 class HouseholdStatusChange(models.Model):
@@ -343,7 +358,11 @@ class MemberQuerySet(ScopedQuerySet):
 
 
 @pghistory.track(
-    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["sync_xid"]
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    level=pgtrigger.Statement,
+    exclude=["sync_xid"],
 )
 class Member(BaseModel):
     household = models.ForeignKey(

@@ -1,18 +1,23 @@
 """Every write to households, members, incomes, lines, monitoring, measures and pairings."""
 
 import datetime as dt
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from common.crypto import keyed_hash
 from common.errors import ApplicationError
+from common.fields import EncryptedCharField
 from common.geo import parse_position
 from common.people import (
     id_birth_date,
@@ -42,6 +47,7 @@ from .models import (
     VillageIncomeLine,
     VisitKind,
     VisitLog,
+    cause_errors,
 )
 
 
@@ -201,11 +207,11 @@ def _active_elsewhere(number: str, exclude_pk: int | None = None) -> Member | No
     return others.select_related("household").first()
 
 
-def _member_taken_error(number: str, other: Member) -> ValidationError:
+def _member_taken_error(number: str, code: str) -> ValidationError:
     return ValidationError(
         {
             "id_number": _("身份证号 %(id)s 已是户 %(code)s 的在册成员，一人不能同时在两户。")
-            % {"id": mask_id_number(number), "code": other.household.code}
+            % {"id": mask_id_number(number), "code": code}
         }
     )
 
@@ -227,7 +233,7 @@ def member_add(
     number = validate_id_number(id_number)
     other = _active_elsewhere(number)
     if other is not None:
-        raise _member_taken_error(number, other)
+        raise _member_taken_error(number, other.household.code)
     if (
         relation == Relation.HEAD
         and household.members.filter(left_on__isnull=True, relation=Relation.HEAD).exists()
@@ -265,7 +271,7 @@ def member_update(*, member: Member, **changes: Any) -> Member:
         number = validate_id_number(changes["id_number"])
         other = _active_elsewhere(number, exclude_pk=member.pk) if member.left_on is None else None
         if other is not None:
-            raise _member_taken_error(number, other)
+            raise _member_taken_error(number, other.household.code)
         changes["id_number"] = number
         changes["sex"], changes["birth_date"] = id_sex(number), id_birth_date(number)
     if changes.get("phone"):
@@ -698,3 +704,928 @@ def visit_record(
             visit.photo.delete(save=False)
         return VisitLog.objects.get(cadre=cadre, client_key=client_key)
     return visit
+
+
+# --- imports: create or update households and members in bulk ---------------------------
+
+
+class _NotGiven:
+    """A value an import does not set: the column is not in the file, or the cell is empty
+    where emptiness keeps what is stored (see import_empty_value)."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOT_GIVEN: Any = _NotGiven()
+IMPORT_HOUSEHOLD_FIELDS = ("status", *HOUSEHOLD_FIELDS)
+IMPORT_MEMBER_FIELDS = MEMBER_FIELDS
+IMPORT_CHUNK = 5000
+# pg_advisory_xact_lock(IMPORT_LOCK, county code): imports of one county run one at a time.
+IMPORT_LOCK = 7001
+_STORED_HOUSEHOLD = tuple(f for f in HOUSEHOLD_FIELDS if f != "phone")
+_STORED_MEMBER = tuple(f for f in MEMBER_FIELDS if f != "phone")
+
+
+@dataclass(slots=True)
+class MemberRow:
+    """A person in an import. `ref` names the source row (opaque here, handed back in
+    issues); `values` follow `HouseholdImport.member_fields`, NOT_GIVEN where nothing is set.
+    `incomplete`: some of the row's values could not be read (the caller reported them), so
+    a missing value is not reported again."""
+
+    ref: Any
+    id_number: str
+    values: tuple
+    incomplete: bool = False
+
+
+@dataclass(slots=True)
+class HouseholdRow:
+    """A household in an import, with `values` following `HouseholdImport.household_fields`.
+
+    `defaults`: values a new household takes where none is given; `member_defaults`: the same
+    for its new members. `incomplete`: some of its rows could not be read, so the rules about
+    the household as a whole (one head) are not checked for it (it is never written anyway).
+    """
+
+    ref: Any
+    code: str
+    village_code: str
+    values: tuple
+    members: list[MemberRow] = dataclass_field(default_factory=list)
+    defaults: dict[str, Any] = dataclass_field(default_factory=dict)
+    member_defaults: dict[str, Any] = dataclass_field(default_factory=dict)
+    incomplete: bool = False
+
+
+@dataclass
+class HouseholdImport:
+    household_fields: tuple[str, ...]
+    member_fields: tuple[str, ...]
+    households: list[HouseholdRow]
+
+
+@dataclass(slots=True)
+class ImportIssue:
+    ref: Any
+    field: str
+    message: str
+    code: str = "invalid"
+
+
+@dataclass
+class ImportResult:
+    issues: list[ImportIssue]
+    counts: dict[str, dict[str, int]]
+
+
+def import_empty_value(model: type, name: str) -> Any:
+    """What an empty cell sets. A field that may be blank is cleared; any other field keeps
+    what is stored, and so do protected values (ID number, phone), as in the admin forms."""
+    f = model._meta.get_field(name)
+    if isinstance(f, EncryptedCharField) or f.is_relation or not f.blank:
+        return NOT_GIVEN
+    if f.null:
+        return None
+    return [] if f.get_internal_type() == "ArrayField" else ""
+
+
+@transaction.atomic
+def household_import_upsert(
+    *,
+    data: HouseholdImport,
+    actor: User,
+    dry_run: bool = False,
+    today: dt.date | None = None,
+    progress: Any = None,
+) -> ImportResult:
+    """Create or update households with their members, all or nothing.
+
+    Natural keys: 户编号 for households, the keyed hash of the ID number for members. Every
+    row is checked with the rules of household_create/_update/_change_status and
+    member_add/_update (the model fields' own validation, the ID number and phone rules, the
+    causes rules, one household per person, one head per household, the actor's scope) before
+    anything is written; with any issue nothing is. Households and members whose values are
+    all as stored are not written, so importing a file again changes nothing and leaves no
+    audit row. Writes are set-based (a few statements per 5 000 rows); the audit triggers
+    record every written row with the surrounding audit context (actor, source "import").
+    Imports touching a county take its advisory lock before reading, so two overlapping
+    imports run one after the other and the second finds the first one's rows.
+    """
+    if not dry_run and any(
+        h.incomplete or any(m.incomplete for m in h.members) for h in data.households
+    ):
+        raise ApplicationError(_("有未能读取的行，不能导入；请先改正文件。"))
+    run = _HouseholdImport(data, actor, today or timezone.localdate(), progress)
+    if not dry_run:
+        run.lock()
+    run.check()
+    if not run.issues and not dry_run:
+        run.write()
+    return ImportResult(run.issues, run.counts)
+
+
+def _required_label(name: str) -> str:
+    return {
+        "status": _("户状态"),
+        "main_cause": _("主要致贫原因"),
+        "year_identified": _("识别年份"),
+        "name": _("姓名"),
+        "relation": _("与户主关系"),
+        "joined_on": _("入户日期"),
+    }[name]
+
+
+class _FieldCheck:
+    """The model fields' own clean() (choices, lengths, ranges, blank), remembered per value:
+    an import repeats the same few codes and dates hundreds of thousands of times."""
+
+    def __init__(self, model: type):
+        self.model = model
+        self.memo: dict[tuple[str, Any], tuple[Any, str | None]] = {}
+
+    def __call__(self, name: str, value: Any) -> tuple[Any, str | None]:
+        key = (name, tuple(value) if isinstance(value, list) else value)
+        found = self.memo.get(key)
+        if found is None:
+            try:
+                found = (self.model._meta.get_field(name).clean(value, None), None)
+            except ValidationError as exc:
+                found = (None, "；".join(exc.messages))
+            self.memo[key] = found
+        return found
+
+
+def _constraint_message(model: type, name: str) -> str:
+    for constraint in model._meta.constraints:
+        if constraint.name == name:
+            return str(constraint.violation_error_message)
+    raise LookupError(name)
+
+
+class _HouseholdImport:
+    def __init__(self, data: HouseholdImport, actor: User, today: dt.date, progress: Any):
+        self.data, self.actor, self.today = data, actor, today
+        self.progress = progress or (lambda *args: None)
+        self.issues: list[ImportIssue] = []
+        self.hf = {name: i for i, name in enumerate(data.household_fields)}
+        self.mf = {name: i for i, name in enumerate(data.member_fields)}
+        unknown = (set(self.hf) - set(IMPORT_HOUSEHOLD_FIELDS)) | (
+            set(self.mf) - set(IMPORT_MEMBER_FIELDS)
+        )
+        if unknown:
+            raise ApplicationError(_("这些字段不能导入：%s") % ", ".join(sorted(unknown)))
+        self.check_household = _FieldCheck(Household)
+        self.check_member = _FieldCheck(Member)
+        self.counts = {
+            kind: {"created": 0, "updated": 0, "unchanged": 0} for kind in ("households", "members")
+        }
+        self.existing: dict[str, dict[str, Any]] = {}
+        self.failed: set[str] = set()  # households with a bad row: no head check (no echo)
+        # What write() does, planned by check().
+        self.new_households: list[tuple[HouseholdRow, dict[str, Any]]] = []
+        self.changed_households: list[tuple[int, dict[str, Any]]] = []
+        self.status_changes: list[tuple[int, str, str]] = []
+        self.new_members: list[tuple[HouseholdRow, MemberRow, str, str]] = []
+        self.changed_members: list[tuple[int, dict[str, Any], bool]] = []
+
+    def issue(self, ref: Any, name: str, message: Any, code: str = "invalid") -> None:
+        self.issues.append(ImportIssue(ref, name, str(message), code))
+
+    def lock(self) -> None:
+        counties = sorted({h.village_code[:6] for h in self.data.households})
+        with connection.cursor() as cursor:
+            for county in counties:
+                if county.isdigit():
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK, int(county)]
+                    )
+
+    # --- checks -----------------------------------------------------------------------------
+
+    def check(self) -> None:
+        households = self.data.households
+        villages = dict(
+            Village.objects.visible_to(self.actor)
+            .filter(code__in=_array({h.village_code for h in households}, "varchar"))
+            .values_list("code", "id")
+        )
+        # Every household with these codes, in scope or not: a 户编号 is unique everywhere,
+        # and one registered outside the actor's scope is reported (never shown or written).
+        for chunk in _chunks([h.code for h in households], IMPORT_CHUNK * 4):
+            for row in Household.objects.filter(code__in=_array(chunk, "varchar")).values(
+                "id",
+                "code",
+                "village_id",
+                "status_id",
+                "head_name",
+                "phone_hash",
+                *_STORED_HOUSEHOLD,
+            ):
+                self.existing[row["code"]] = row
+        visible = set(
+            Village.objects.visible_to(self.actor)
+            .filter(pk__in=_array({row["village_id"] for row in self.existing.values()}, "bigint"))
+            .values_list("pk", flat=True)
+        )
+        statuses = set(HouseholdStatus.objects.values_list("code", flat=True))
+        self.progress("check", 0, len(households))
+        plans: dict[str, dict[str, Any] | None] = {}
+        for done, household in enumerate(households, 1):
+            if household.code in plans:
+                self.issue(
+                    household.ref, "code", _("户编号 %s 重复出现。") % household.code, "duplicate"
+                )
+                self.failed.add(household.code)
+                continue
+            plans[household.code] = self._check_household(household, villages, visible, statuses)
+            if plans[household.code] is None:
+                self.failed.add(household.code)
+            if done % IMPORT_CHUNK == 0:
+                self.progress("check", done, len(households))
+        members = self._check_members()
+        self._check_heads(plans, members)
+        if not self.issues:
+            self._plan(plans, members)
+        self.progress("check", len(households), len(households))
+
+    def _check_household(self, household, villages, visible, statuses) -> dict[str, Any] | None:
+        ref, current = household.ref, self.existing.get(household.code)
+        if not household.code or len(household.code) > 32:
+            self.issue(ref, "code", _("户编号不能为空，且不超过32个字符。"), "required")
+            return None
+        if current is not None and current["village_id"] not in visible:
+            self.issue(
+                ref,
+                "code",
+                _("户编号 %s 已登记在您的管辖范围以外，不能导入。") % household.code,
+                "out_of_scope",
+            )
+            return None
+        ok = True
+        village_id = villages.get(household.village_code)
+        if village_id is None:
+            self.issue(
+                ref,
+                "village",
+                _("行政村代码 %s 不存在或不在您的管辖范围内。") % (household.village_code or "-"),
+                "out_of_scope",
+            )
+            ok = False
+        elif current is not None and current["village_id"] != village_id:
+            self.issue(
+                ref,
+                "village",
+                _("户编号 %s 已登记在另一个村，导入不能改变所在村。") % household.code,
+            )
+            ok = False
+        cleaned: dict[str, Any] = {}
+        given = {
+            name: household.values[i]
+            for name, i in self.hf.items()
+            if household.values[i] is not NOT_GIVEN
+        }
+        if current is None:
+            given = {**household.defaults, **given}
+        for name, value in given.items():
+            if name == "status":
+                if value in statuses:
+                    cleaned[name] = value
+                else:
+                    self.issue(ref, name, _("未知的户状态：%s") % value)
+                    ok = False
+            elif name == "phone":
+                try:
+                    cleaned[name] = validate_phone(value)
+                except ValidationError as exc:
+                    self.issue(ref, name, exc.messages[0], "phone")
+                    ok = False
+            else:
+                value, error = self.check_household(name, value)
+                if error:
+                    self.issue(ref, name, error)
+                    ok = False
+                else:
+                    cleaned[name] = value
+        if current is None and not household.incomplete:
+            for name in ("status", "main_cause", "year_identified"):
+                if name not in given:
+                    self.issue(
+                        ref, name, _("新建档户须填写%s。") % _required_label(name), "required"
+                    )
+                    ok = False
+        if not ok:
+            return None
+        if current is None:
+            effective = {
+                f.name: f.get_default()
+                for f in Household._meta.concrete_fields
+                if f.name in _STORED_HOUSEHOLD
+            }
+        else:
+            effective = dict(current)
+        effective.update(cleaned)
+        errors = cause_errors(effective["main_cause"], effective["other_causes"])
+        for name, message in errors.items():
+            self.issue(ref, name, message)
+        lifted, identified = effective["year_lifted"], effective["year_identified"]
+        if lifted is not None and identified is not None and lifted < identified:
+            message = _constraint_message(Household, "household_lifted_after_identified")
+            self.issue(ref, "year_lifted", message)
+            errors["year_lifted"] = message
+        if errors:
+            return None
+        cleaned["village_id"] = village_id
+        return cleaned
+
+    def _check_members(self) -> dict[str, list[tuple]]:
+        """{household code: [(member, ID number, its hash, stored row or None)]}.
+
+        Field values are checked column by column, each distinct value once (an import
+        repeats the same codes and dates over and over); stored rows are tuples in the
+        order of `self.stored_member`."""
+        bad = self._check_member_values()
+        refused: set[int] = set()  # members with a bad value
+        by_hash: dict[str, tuple[HouseholdRow, MemberRow, str]] = {}
+        for household in self.data.households:
+            for member in household.members:
+                try:
+                    number = validate_id_number(member.id_number)
+                except ValidationError as exc:
+                    self.issue(member.ref, "id_number", exc.messages[0], "id_number")
+                    self.failed.add(household.code)
+                    continue
+                digest = keyed_hash(number)
+                first = by_hash.get(digest)
+                if first is not None:
+                    self.issue(
+                        member.ref,
+                        "id_number",
+                        _("身份证号 %(id)s 与%(first)s重复：同一人只能出现一次。")
+                        % {"id": mask_id_number(number), "first": first[1].ref},
+                        "duplicate",
+                    )
+                    self.failed.add(household.code)
+                    continue
+                by_hash[digest] = (household, member, number)
+                for i, errors in bad:
+                    value = member.values[i]
+                    if value is not NOT_GIVEN and value in errors:
+                        self.issue(member.ref, self.data.member_fields[i], errors[value])
+                        self.failed.add(household.code)
+                        refused.add(id(member))
+        stored = self._stored_members(list(by_hash))
+        taken = {row[2] for row in stored.values() if row[4] is None}
+        visible = set(
+            Household.objects.visible_to(self.actor)
+            .filter(pk__in=_array(taken, "bigint"))
+            .values_list("pk", flat=True)
+        )
+        out: dict[str, list] = {}
+        for digest, (household, member, number) in by_hash.items():
+            row = stored.get(digest)
+            if row is not None and row[3] != household.code:
+                if row[4] is None:
+                    if row[2] in visible:
+                        message = _member_taken_error(number, row[3]).messages[0]
+                    else:
+                        message = _(
+                            "身份证号 %s 已是您管辖范围以外某户的在册成员，一人不能同时在两户。"
+                        ) % mask_id_number(number)
+                    self.issue(member.ref, "id_number", message, "taken")
+                    self.failed.add(household.code)
+                    continue
+                row = None  # left another household: joins this one as a new member
+            elif row is not None and row[4] is not None:
+                self.issue(
+                    member.ref,
+                    "id_number",
+                    _("此人已于 %(day)s 离开户 %(code)s；重新入户请在系统中办理。")
+                    % {"day": row[4], "code": household.code},
+                    "left",
+                )
+                self.failed.add(household.code)
+                continue
+            if id(member) in refused:
+                continue
+            if (
+                row is None
+                and not member.incomplete
+                and not self._new_member_complete(household, member)
+            ):
+                self.failed.add(household.code)
+                continue
+            out.setdefault(household.code, []).append((member, number, digest, row))
+        return out
+
+    def _check_member_values(self) -> list[tuple[int, dict[Any, str]]]:
+        """[(field index, {bad value: message})]: every distinct value of every member field
+        checked once, by the model field's own clean() (phones by the phone rule)."""
+        out = []
+        for i, name in enumerate(self.data.member_fields):
+            values = {
+                m.values[i]
+                for h in self.data.households
+                for m in h.members
+                if m.values[i] is not NOT_GIVEN
+            }
+            for h in self.data.households:
+                if name in h.member_defaults:
+                    values.add(h.member_defaults[name])
+            errors = {}
+            for value in values:
+                if name == "phone":
+                    try:
+                        if validate_phone(value) != value:
+                            errors[value] = _("电话号码格式不正确。")
+                    except ValidationError as exc:
+                        errors[value] = exc.messages[0]
+                    continue
+                cleaned, error = self.check_member(name, value)
+                if error is None and cleaned != value:
+                    error = _("“%s”的格式不正确。") % value
+                if error is not None:
+                    errors[value] = error
+            if errors:
+                out.append((i, errors))
+        return out
+
+    def _new_member_complete(self, household: HouseholdRow, member: MemberRow) -> bool:
+        ok = True
+        for name in ("name", "relation", "joined_on"):
+            i = self.mf.get(name)
+            given = i is not None and member.values[i] is not NOT_GIVEN
+            if not given and name not in household.member_defaults:
+                self.issue(
+                    member.ref, name, _("新成员须填写%s。") % _required_label(name), "required"
+                )
+                ok = False
+        return ok
+
+    def _stored_members(self, hashes: list[str]) -> dict[str, tuple]:
+        """{hash: (id, hash, household id, household code, left on, phone hash, *fields)}:
+        the active membership of each person if there is one, else the latest one left."""
+        wanted = {f for f in self.data.member_fields if f != "phone"} | {"relation", "name"}
+        self.stored_member = ("phone_hash", *sorted(wanted))
+        columns = ", ".join(f'm."{Member._meta.get_field(f).column}"' for f in self.stored_member)
+        sql = (
+            'SELECT m."id", m."id_hash", m."household_id", h."code", m."left_on", '  # noqa: S608
+            f"{columns} FROM households_member m JOIN households_household h "
+            'ON h."id" = m."household_id" WHERE m."id_hash" = ANY(%s)'
+        )
+        stored: dict[str, tuple] = {}
+        with connection.cursor() as cursor:
+            for chunk in _chunks(hashes, IMPORT_CHUNK * 4):
+                cursor.execute(sql, [chunk])
+                for row in cursor.fetchall():
+                    prior = stored.get(row[1])
+                    if prior is None or (
+                        prior[4] is not None and (row[4] is None or row[4] > prior[4])
+                    ):
+                        stored[row[1]] = row
+        return stored
+
+    def _check_heads(self, plans, members) -> None:
+        """Exactly one active head per household once the import is applied."""
+        ids = [row["id"] for row in self.existing.values()]
+        heads: dict[int, list[int]] = {}
+        for chunk in _chunks(ids, IMPORT_CHUNK * 4):
+            for pk, household_id in Member.objects.filter(
+                household_id__in=_array(chunk, "bigint"),
+                left_on__isnull=True,
+                relation=Relation.HEAD,
+            ).values_list("id", "household_id"):
+                heads.setdefault(household_id, []).append(pk)
+        relation_at = self.mf.get("relation")
+        stored_relation = self.stored_member.index("relation") + 5
+        for household in self.data.households:
+            if household.code in self.failed or household.incomplete:
+                continue
+            rows = members.get(household.code, [])
+            current = self.existing.get(household.code)
+            touched = {row[0] for _m, _n, _d, row in rows if row is not None}
+            count = (
+                sum(1 for pk in heads.get(current["id"], []) if pk not in touched) if current else 0
+            )
+            for member, _number, _digest, row in rows:
+                given = member.values[relation_at] if relation_at is not None else NOT_GIVEN
+                if given is NOT_GIVEN and row is not None:
+                    given = row[stored_relation]
+                elif given is NOT_GIVEN:
+                    given = household.member_defaults.get("relation")
+                if given == Relation.HEAD:
+                    count += 1
+            if count != 1:
+                ref = household.members[0].ref if household.members else household.ref
+                if count == 0:
+                    message = (
+                        _("户 %s 没有户主：须有一名成员的与户主关系为“户主”。") % household.code
+                    )
+                else:
+                    message = _("户 %(code)s 有 %(n)d 名户主，一户只能有一名在册户主。") % {
+                        "code": household.code,
+                        "n": count,
+                    }
+                self.issue(ref, "relation", message, "head")
+
+    def _given(self, member: MemberRow, row: tuple | None, name: str) -> Any:
+        """A member's value of `name`: given in the import, else stored, else None."""
+        i = self.mf.get(name)
+        if i is not None and member.values[i] is not NOT_GIVEN:
+            return member.values[i]
+        return row[self.stored_at[name]] if row is not None else None
+
+    def _plan(self, plans, members) -> None:
+        self.stored_at = {name: i + 5 for i, name in enumerate(self.stored_member)}
+        compared = [(name, i) for name, i in self.mf.items() if name != "phone"]
+        phone_at = self.mf.get("phone")
+        for household in self.data.households:
+            cleaned, current = plans[household.code], self.existing.get(household.code)
+            rows = members.get(household.code, [])
+            head_name = None
+            for member, _number, _digest, row in rows:
+                relation = self._given(member, row, "relation")
+                if relation is None:
+                    relation = household.member_defaults.get("relation")
+                if relation == Relation.HEAD:
+                    head_name = self._given(member, row, "name") or ""
+            if current is None:
+                self.new_households.append((household, {**cleaned, "head_name": head_name or ""}))
+                self.counts["households"]["created"] += 1
+            else:
+                self._plan_update(current, cleaned, head_name)
+            for member, number, digest, row in rows:
+                if row is None:
+                    self.new_members.append((household, member, number, digest))
+                    self.counts["members"]["created"] += 1
+                    continue
+                values = member.values
+                changes = {
+                    name: values[i]
+                    for name, i in compared
+                    if values[i] is not NOT_GIVEN and values[i] != row[self.stored_at[name]]
+                }
+                if phone_at is not None:
+                    phone = values[phone_at]
+                    if phone is not NOT_GIVEN and phone and keyed_hash(phone) != row[5]:
+                        changes["phone"] = phone
+                if changes:
+                    stored_relation = row[self.stored_at["relation"]]
+                    steps_down = (
+                        stored_relation == Relation.HEAD
+                        and changes.get("relation", Relation.HEAD) != Relation.HEAD
+                    )
+                    self.changed_members.append((row[0], changes, steps_down))
+                    self.counts["members"]["updated"] += 1
+                else:
+                    self.counts["members"]["unchanged"] += 1
+
+    def _plan_update(self, current: dict, cleaned: dict, head_name: str | None) -> None:
+        changes = {
+            k: v
+            for k, v in cleaned.items()
+            if k not in ("village_id", "status", "phone") and current[k] != v
+        }
+        if cleaned.get("phone") and keyed_hash(cleaned["phone"]) != current["phone_hash"]:
+            changes["phone"] = cleaned["phone"]
+        if head_name is not None and head_name != current["head_name"]:
+            changes["head_name"] = head_name
+        status = cleaned.get("status")
+        moved = bool(status) and status != current["status_id"]
+        if moved:
+            self.status_changes.append((current["id"], current["status_id"], status))
+            if status == "lifted" and changes.get("year_lifted", current["year_lifted"]) is None:
+                changes["year_lifted"] = self.today.year  # as household_change_status does
+        if changes or moved:
+            self.changed_households.append(
+                (current["id"], {**changes, **({"status": status} if moved else {})})
+            )
+            self.counts["households"]["updated"] += 1
+        else:
+            self.counts["households"]["unchanged"] += 1
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def write(self) -> None:
+        now = timezone.now()
+        total = sum(
+            map(
+                len,
+                (
+                    self.new_households,
+                    self.changed_households,
+                    self.changed_members,
+                    self.new_members,
+                ),
+            )
+        )
+        self.progress("write", 0, total)
+        with _Statements() as statements:
+            self._write(statements, now, total)
+
+    def _write(self, statements: "_Statements", now: dt.datetime, total: int) -> None:
+        done = 0
+        ids = {code: row["id"] for code, row in self.existing.items()}
+        defaults = {
+            f.name: f.get_default()
+            for f in Household._meta.concrete_fields
+            if f.name in _STORED_HOUSEHOLD
+        }
+        for chunk in _chunks(self.new_households, IMPORT_CHUNK):
+            rows = []
+            for household, values in chunk:
+                values = dict(values)
+                status = values.pop("status")
+                rows.append(
+                    {
+                        **defaults,
+                        **_protected(Household, {"phone": "", **values}, "phone"),
+                        "code": household.code,
+                        "status_id": status,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            ids.update(
+                {code: pk for pk, code in _insert(Household, rows, ("id", "code"), statements)}
+            )
+            done += len(chunk)
+            self.progress("write", done, total)
+        created, changed = _("导入建档"), _("导入")
+        changes = [
+            (ids[h.code], None, values["status"], created) for h, values in self.new_households
+        ]
+        changes += [(pk, old, new, changed) for pk, old, new in self.status_changes]
+        for chunk in _chunks(changes, IMPORT_CHUNK):
+            _insert(
+                HouseholdStatusChange,
+                statements=statements,
+                rows=[
+                    {
+                        "household_id": pk,
+                        "old_id": old,
+                        "new_id": new,
+                        "changed_on": self.today,
+                        "reason": reason,
+                        "actor_id": self.actor.pk,
+                        "created_at": now,
+                    }
+                    for pk, old, new, reason in chunk
+                ],
+            )
+        for chunk in _chunks(self.changed_households, IMPORT_CHUNK):
+            rows = []
+            for pk, values in chunk:
+                values = _protected(Household, values, "phone")
+                if "status" in values:
+                    values["status_id"] = values.pop("status")
+                rows.append((pk, values))
+            _update(Household, rows, now, statements)
+            done += len(chunk)
+            self.progress("write", done, total)
+        # A head stepping down goes first, so that the one-head index never sees two at once.
+        ordered = sorted(self.changed_members, key=lambda row: not row[2])
+        for chunk in _chunks(ordered, IMPORT_CHUNK):
+            _update(
+                Member,
+                [(pk, _protected(Member, values, "phone")) for pk, values, _s in chunk],
+                now,
+                statements,
+            )
+            done += len(chunk)
+            self.progress("write", done, total)
+        defaults = {
+            f.name: f.get_default()
+            for f in Member._meta.concrete_fields
+            if f.name in _STORED_MEMBER
+        }
+        fields = self.data.member_fields
+        for chunk in _chunks(self.new_members, IMPORT_CHUNK):
+            rows = []
+            for household, member, number, digest in chunk:
+                values = {**defaults, **household.member_defaults}
+                values.update(
+                    (name, value)
+                    for name, value in zip(fields, member.values, strict=True)
+                    if value is not NOT_GIVEN
+                )
+                phone = values.pop("phone", "")
+                values.update(
+                    {
+                        "phone": phone,
+                        "phone_hash": keyed_hash(phone) if phone else "",
+                        "id_number": number,
+                        "id_hash": digest,
+                        "household_id": ids[household.code],
+                        "sex": id_sex(number),
+                        "birth_date": id_birth_date(number),
+                        "left_on": None,
+                        "left_reason": "",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+                rows.append(values)
+            _insert(Member, rows, statements=statements)
+            done += len(chunk)
+            self.progress("write", done, total)
+
+
+def _protected(model: type, values: dict[str, Any], name: str) -> dict[str, Any]:
+    """The values with a protected value's keyed hash beside it: the field whose source it
+    is (stored encrypted, found by hash; see common.fields)."""
+    if name not in values:
+        return values
+    hash_field = next(
+        f.name for f in model._meta.concrete_fields if getattr(f, "source", None) == name
+    )
+    value = values[name]
+    return {**values, hash_field: keyed_hash(value) if value else ""}
+
+
+def _array(values: Any, sql_type: str) -> RawSQL:
+    """Many values as one array parameter (`IN (SELECT unnest(%s))`): Django would otherwise
+    handle each of tens of thousands of values as a parameter of its own."""
+    return RawSQL(f"SELECT unnest(%s::{sql_type}[])", [list(values)])  # noqa: S611
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _prep(f: Any, values: list[Any]) -> list[Any]:
+    """A column's values as the database takes them: arrays as comma-joined text (unnest()
+    flattens arrays of arrays), protected values encrypted by the field itself."""
+    if f.get_internal_type() == "ArrayField":
+        return [",".join(value or []) for value in values]
+    if isinstance(f, EncryptedCharField):
+        return [f.get_prep_value(value) for value in values]
+    return values
+
+
+def _literal_item(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.date):  # dates and datetimes (ISO 8601, time zone included)
+        return value.isoformat()
+    text = str(value)
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _column(f: Any, values: list[Any], alias: str) -> tuple[str | None, str, Any]:
+    """How one column of many rows travels: (unnest() argument or None, select expression,
+    parameter). A column with one value for every row (creation time, defaults) is a single
+    parameter; any other is one PostgreSQL array literal, built here: psycopg2 would adapt
+    each of its thousands of values on its own, which costs more than the insert."""
+    db_type = f.db_type(connection)
+    array_field = f.get_internal_type() == "ArrayField"
+    values = _prep(f, values)
+    first = values[0]
+    if all(value == first for value in values) and not isinstance(first, float):
+        select = "%s" if not array_field else "string_to_array(%s, ',')"
+        base = db_type.split("[", 1)[0]
+        return None, f"{select}::{base}{'[]' if array_field else ''}", first
+    literal = "{" + ",".join(map(_literal_item, values)) + "}"
+    if array_field:
+        return "%s::text[]", f"string_to_array({alias}, ',')::{db_type.split('[', 1)[0]}[]", literal
+    return f"%s::{db_type}[]", alias, literal
+
+
+def _insert(
+    model: type,
+    rows: list[dict[str, Any]],
+    returning: tuple[str, ...] = (),
+    statements: "_Statements | None" = None,
+) -> list:
+    """INSERT … SELECT FROM unnest(…): one statement for many rows. With `statements`, a
+    statement whose result is not needed runs while the next one is being prepared."""
+    if not rows:
+        return []
+    names = list(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows):
+        raise ValueError("every row of a bulk insert must name the same columns")
+    fields = [model._meta.get_field(name) for name in names]
+    selects, constants, casts, arrays, aliases = [], [], [], [], []
+    for i, (name, f) in enumerate(zip(names, fields, strict=True)):
+        cast, select, param = _column(f, [row[name] for row in rows], f"u.c{i}")
+        selects.append(select)
+        if cast is None:
+            constants.append(param)
+        else:
+            casts.append(cast)
+            arrays.append(param)
+            aliases.append(f"c{i}")
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    source = f" FROM unnest({', '.join(casts)}) AS u({', '.join(aliases)})" if casts else ""
+    if not casts:
+        source = f" FROM generate_series(1, {len(rows)})"
+    sql = f'INSERT INTO "{model._meta.db_table}" ({columns}) SELECT {", ".join(selects)}{source}'
+    params = [*constants, *arrays]  # in the order of their placeholders
+    statements = statements or _Statements()
+    if returning:
+        sql += " RETURNING " + ", ".join(f'"{model._meta.get_field(n).column}"' for n in returning)
+        return statements.now(sql, params)
+    statements.later(sql, params)
+    return []
+
+
+def _update(
+    model: type,
+    rows: list[tuple[int, dict[str, Any]]],
+    now: dt.datetime,
+    statements: "_Statements | None" = None,
+) -> None:
+    """UPDATE … FROM unnest(…): one statement per set of changed columns."""
+    statements = statements or _Statements()
+    groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+    for pk, values in rows:
+        groups.setdefault(tuple(sorted(values)), []).append((pk, values))
+    for names, group in groups.items():
+        fields = [model._meta.get_field(name) for name in names]
+        sets, constants, casts, arrays = [], [now], ["%s::bigint[]"], [[pk for pk, _v in group]]
+        aliases = ["id"]
+        for i, (name, f) in enumerate(zip(names, fields, strict=True)):
+            cast, select, param = _column(f, [values[name] for _pk, values in group], f"u.c{i}")
+            sets.append(f'"{f.column}" = {select}')
+            if cast is None:
+                constants.append(param)
+            else:
+                casts.append(cast)
+                arrays.append(param)
+                aliases.append(f"c{i}")
+        sql = (
+            f'UPDATE "{model._meta.db_table}" AS t SET "updated_at" = %s, {", ".join(sets)} '  # noqa: S608
+            f"FROM unnest({', '.join(casts)}) AS u({', '.join(aliases)}) WHERE t.id = u.id"
+        )
+        statements.later(sql, [*constants, *arrays])
+
+
+class _Statements:
+    """The statements of an import's write, in order, on the transaction's connection.
+
+    A statement whose result is not needed runs in a helper thread while the importer
+    prepares the next one (encrypting ID numbers and phones, building the arrays): the
+    database and Python work at the same time instead of in turn. One statement runs at a
+    time, always on the transaction's connection, so order and transaction are as if they
+    ran one after the other. The first statement goes through Django's cursor, which
+    attaches the audit context (actor, source) to the transaction; the database keeps it to
+    the end of the transaction for the statements that follow on the raw connection.
+    Without `with`, every statement simply runs at once.
+    """
+
+    def __init__(self) -> None:
+        self.pool: ThreadPoolExecutor | None = None
+        self.pending: Future | None = None
+        self.context_attached = False
+        self.pipelined = False
+
+    def __enter__(self) -> "_Statements":
+        self.pipelined = True
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            if kind is None:
+                self.wait()
+            elif self.pending is not None:
+                self.pending.exception()  # let it end before the transaction rolls back
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+
+    def now(self, sql: str, params: list) -> list:
+        """Run a statement through Django's cursor and return its rows."""
+        self.wait()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            self.context_attached = True
+            return cursor.fetchall() if cursor.description else []
+
+    def later(self, sql: str, params: list) -> None:
+        if not (self.pipelined and self.context_attached):
+            self.now(sql, params)
+            return
+        self.wait()
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-write")
+        self.pending = self.pool.submit(_execute, connection.connection, sql, params)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            future, self.pending = self.pending, None
+            with connection.wrap_database_errors:  # psycopg2's errors as Django's
+                future.result()
+
+
+def _execute(raw: Any, sql: str, params: list) -> None:
+    with raw.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -448,3 +448,168 @@ def _apply(
     fields |= {derived[n] for n in changed if derived and n in derived}
     obj.save(update_fields=[*sorted(fields), "updated_at"])
     return obj
+
+
+# --- imports: create or update units and cadres by their natural keys -------------------
+
+
+def _changes(obj, values: dict[str, Any]) -> dict[str, Any]:
+    """The given values that differ from what is stored (protected ones compared by hash)."""
+    out = {}
+    for name, value in values.items():
+        hash_field = {"phone": "phone_hash", "id_number": "id_hash"}.get(name)
+        if hash_field and hasattr(obj, hash_field):
+            if (keyed_hash(value) if value else "") != getattr(obj, hash_field):
+                out[name] = value
+        elif name == "contact_phone":
+            if value != obj.contact_phone:
+                out[name] = value
+        elif getattr(obj, name) != value:
+            out[name] = value
+    return out
+
+
+@transaction.atomic
+def unit_import_upsert(
+    *, actor: User, region: Region, name: str, values: dict[str, Any]
+) -> tuple[DispatchingUnit, str]:
+    """Create or update a dispatching unit by its natural key (region, name); the region must
+    be in the actor's scope. Returns the unit and "created", "updated" or "unchanged"."""
+    name = (name or "").strip()
+    if not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
+        raise ValidationError({"region": _("区划不存在或不在您的管辖范围内。")})
+    unit = DispatchingUnit.objects.select_for_update().filter(region=region, name=name).first()
+    if unit is None:
+        missing = [
+            label
+            for key, label in (("level", _("单位层级")), ("kind", _("单位类型")))
+            if not values.get(key)
+        ]
+        if missing:
+            raise ValidationError({"level": _("新单位须填写%s。") % "、".join(missing)})
+        return unit_create(name=name, region=region, **values), "created"
+    changes = _changes(unit, values)
+    if not changes:
+        return unit, "unchanged"
+    return unit_update(unit=unit, **changes), "updated"
+
+
+ROLES = {
+    "leader_secretary": (True, True),
+    "leader": (True, False),
+    "secretary": (False, True),
+    "member": (False, False),
+}
+
+
+@transaction.atomic
+def cadre_import_upsert(
+    *,
+    actor: User,
+    id_number: str,
+    values: dict[str, Any],
+    posting: dict[str, Any] | None = None,
+) -> tuple[Cadre, str]:
+    """Create or update a cadre by ID number, and post them to a village's active team.
+
+    `values`: cadre fields (name, phone, political_status, unit, position, rank, region).
+    `posting`: village, role (ROLES), start, planned_end. A cadre already serving on that
+    team in that role is left as is; one serving elsewhere, or differently, is refused
+    (rotation, recall and the end of a term are workflows of their own). A cadre or region
+    outside the actor's scope is refused. Returns the cadre and "created", "updated" or
+    "unchanged".
+    """
+    try:
+        number = validate_id_number(id_number)
+    except ValidationError as exc:
+        raise ValidationError({"id_number": exc.messages}) from None
+    cadre = Cadre.objects.select_for_update().filter(id_hash=keyed_hash(number)).first()
+    region = values.get("region")
+    if region is not None and not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
+        raise ValidationError({"region": _("管理区划不存在或不在您的管辖范围内。")})
+    unit = values.get("unit")
+    if (
+        unit is not None
+        and not DispatchingUnit.objects.visible_to(actor).filter(pk=unit.pk).exists()
+    ):
+        raise ValidationError({"unit": _("工作单位不存在或不在您的管辖范围内。")})
+    if cadre is not None and not Cadre.objects.visible_to(actor).filter(pk=cadre.pk).exists():
+        raise ValidationError(
+            {
+                "id_number": _("身份证号 %s 的干部已由您管辖范围以外的地区登记，不能导入。")
+                % mask_id_number(number)
+            }
+        )
+    outcome = "unchanged"
+    if cadre is None:
+        missing = [
+            label
+            for key, label in (
+                ("name", _("姓名")),
+                ("unit", _("工作单位")),
+                ("region", _("管理区划")),
+            )
+            if not values.get(key)
+        ]
+        if missing:
+            raise ValidationError({"name": _("新干部须填写%s。") % "、".join(missing)})
+        cadre = cadre_create(id_number=number, **values)
+        outcome = "created"
+    else:
+        changes = _changes(cadre, values)
+        if changes:
+            cadre = cadre_update(cadre=cadre, **changes)
+            outcome = "updated"
+    if posting and _post(cadre, **posting):
+        outcome = "updated" if outcome == "unchanged" else outcome
+    return cadre, outcome
+
+
+def _post(
+    cadre: Cadre, *, village: Village, role: str, start: dt.date | None, planned_end: dt.date | None
+) -> bool:
+    """Assign the cadre to the village's active team unless already serving there as said.
+    True when an assignment was made."""
+    is_leader, is_first_secretary = ROLES.get(role or "member", (False, False))
+    active = (
+        Assignment.objects.filter(cadre=cadre, status=AssignmentStatus.ACTIVE)
+        .select_related("team__village")
+        .first()
+    )
+    if active is not None:
+        if active.team.village_id != village.pk:
+            raise ApplicationError(
+                _("%(name)s已在%(village)s在岗，须先在系统中办理离岗、轮换或召回。")
+                % {"name": cadre.name, "village": active.team.village.name}
+            )
+        same = (active.is_leader, active.is_first_secretary) == (is_leader, is_first_secretary)
+        same = same and start in (None, active.start) and planned_end in (None, active.planned_end)
+        if not same:
+            raise ApplicationError(
+                _(
+                    "%(name)s在%(village)s的在岗任职（%(role)s，%(start)s 至 %(end)s）"
+                    "与文件不一致；任职变动请在系统中办理。"
+                )
+                % {
+                    "name": cadre.name,
+                    "village": village.name,
+                    "role": active.role_label,
+                    "start": active.start,
+                    "end": active.planned_end,
+                }
+            )
+        return False
+    team = WorkTeam.objects.filter(village=village, status=TeamStatus.ACTIVE).first()
+    if team is None:
+        raise ApplicationError(_("%s没有在岗的驻村工作队，请先建立工作队。") % village.name)
+    if start is None or planned_end is None:
+        raise ValidationError({"start": _("安排驻村须填写到岗日期和计划期满。")})
+    assignment_create(
+        cadre=cadre,
+        team=team,
+        start=start,
+        planned_end=planned_end,
+        is_leader=is_leader,
+        is_first_secretary=is_first_secretary,
+    )
+    return True

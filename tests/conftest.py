@@ -89,6 +89,8 @@ class World:
     circular_b: object = None
     export_a: object = None
     export_b: object = None
+    import_a: object = None
+    import_b: object = None
 
 
 @pytest.fixture
@@ -265,6 +267,20 @@ def world(db) -> World:
 
     w.export_a = export_job_request(user=official_a, profile="household_system")
     w.export_b = export_job_request(user=official_b, profile="household_system")
+
+    # --- imports (reports.imports): a checked import job in each county ---
+    from reports.models import ImportJob
+
+    for key, county, official in (("a", county_a, official_a), ("b", county_b, official_b)):
+        job = ImportJob.objects.create(
+            layout="households",
+            status="invalid",
+            region=county,
+            requested_by=official,
+            original_name=f"帮扶户{key}.xlsx",
+            sha256=key * 64,
+        )
+        setattr(w, f"import_{key}", job)
     return w
 
 

@@ -36,7 +36,7 @@ def pairs(world):
         ReportBand,
         VisitLog,
     )
-    from reports.models import Circular, CircularRule, ExportJob
+    from reports.models import Circular, CircularRule, ExportJob, ImportJob
     from teams.models import (
         Assignment,
         Attendance,
@@ -80,6 +80,7 @@ def pairs(world):
         CircularRule: (world.circular_rule_a, world.circular_rule_b),
         Circular: (world.circular_a, world.circular_b),
         ExportJob: (world.export_a, world.export_b),
+        ImportJob: (world.import_a, world.import_b),
     }
 
 

@@ -219,6 +219,18 @@ ZHUCUN_ADMIN_COUNT_CAP = 1000
 ZHUCUN_PHOTO_MAX_BYTES = env.int("ZHUCUN_PHOTO_MAX_BYTES", default=5 * 2**20)
 # Selections larger than this run admin roster actions as a Celery job.
 ZHUCUN_INLINE_ACTION_LIMIT = 50
+# Excel imports (reports.imports): refused before parsing when the upload is bigger than
+# MAX_BYTES, unpacks to more than MAX_UNPACKED bytes in all, holds more than MAX_ENTRIES
+# parts, or any part is compressed more than MAX_RATIO times (zip bombs); MAX_ROWS data rows
+# at most per import.
+ZHUCUN_IMPORT_MAX_BYTES = env.int("ZHUCUN_IMPORT_MAX_BYTES", default=60 * 2**20)
+ZHUCUN_IMPORT_MAX_UNPACKED = env.int("ZHUCUN_IMPORT_MAX_UNPACKED", default=800 * 2**20)
+ZHUCUN_IMPORT_MAX_ENTRIES = env.int("ZHUCUN_IMPORT_MAX_ENTRIES", default=2000)
+ZHUCUN_IMPORT_MAX_RATIO = env.int("ZHUCUN_IMPORT_MAX_RATIO", default=200)
+ZHUCUN_IMPORT_MAX_ROWS = env.int("ZHUCUN_IMPORT_MAX_ROWS", default=500_000)
+# Uploaded import files and their reports hold ID numbers: deleted this many days after the
+# job ends (the job and its problem list stay).
+ZHUCUN_IMPORT_KEEP_DAYS = env.int("ZHUCUN_IMPORT_KEEP_DAYS", default=30)
 
 PGHISTORY_DEFAULT_TRACKERS = None  # every model says what it tracks
 PGHISTORY_ADMIN_CLASS = "accounts.admin.AuditEventsAdmin"  # audit administrators only
