@@ -23,11 +23,12 @@ order that cannot skip:
   it is served again — an upsert for the mirror. Nothing is skipped; a version is served
   once.
 - The horizon counts only transactions of *this* database (a long job in another database of
-  the cluster does not stall the feed) and ignores read-only transactions (exports, other
-  pulls), which hold no transaction id. A long writer of this database (an import running for
-  minutes) holds the feed back for its duration: the price of never skipping, and the reason
-  long jobs commit in batches. On a read replica the standby's snapshot `xmin` is used, which
-  is conservative in the same way.
+  the cluster does not stall the feed), only those of client backends (an autovacuum worker
+  analyzing a table holds an id while it runs but never writes a synced row), and ignores
+  read-only transactions (exports, other pulls), which hold no transaction id. A long writer
+  of this database (an import running for minutes) holds the feed back for its duration:
+  the price of never skipping, and the reason long jobs commit in batches. On a read replica
+  the standby's snapshot `xmin` is used, which is conservative in the same way.
 - A request that has written in its own open transaction (a test, a workflow endpoint)
   sees its own rows: the horizon is past its own transaction id as well.
 - The horizon is read in its own statement *before* the page query, from fresh activity

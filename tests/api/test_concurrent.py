@@ -97,15 +97,16 @@ def other_database_url() -> str:
     return urlunsplit(parts)
 
 
+def server_params(**override) -> dict:
+    """How the test's own connection reaches its server (host and port may sit in OPTIONS,
+    as for a socket directory), for a second connection to the same server."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    return {**params, **override}
+
+
 def test_a_writer_in_another_database_does_not_hold_the_feed(world, callers):
-    db = settings.DATABASES["default"]
-    other = psycopg2.connect(
-        dbname="postgres",
-        user=db["USER"],
-        host=db["HOST"],
-        port=db["PORT"],
-        password=db["PASSWORD"],
-    )
+    other = psycopg2.connect(**server_params(dbname="postgres"))
     try:
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_current_xact_id()")  # an open transaction with an id
@@ -120,14 +121,7 @@ def test_a_writer_in_another_database_does_not_hold_the_feed(world, callers):
 
 
 def test_a_writer_in_this_database_holds_the_feed_until_it_ends(world, callers):
-    db = settings.DATABASES["default"]
-    same = psycopg2.connect(
-        dbname=db["NAME"],
-        user=db["USER"],
-        host=db["HOST"],
-        port=db["PORT"],
-        password=db["PASSWORD"],
-    )
+    same = psycopg2.connect(**server_params())
     try:
         with same.cursor() as cursor:
             cursor.execute("SELECT pg_current_xact_id()")
