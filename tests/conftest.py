@@ -93,6 +93,16 @@ class World:
     import_b: object = None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_task_queue():
+    """Start every run with an empty test queue: messages an earlier run left there (tasks
+    queued on commit that no worker consumed) must not reach this run's workers."""
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.conf.task_default_queue)
+
+
 @pytest.fixture
 def world(db) -> World:
     province = f.region("140000000000", "山西省", Level.PROVINCE)

@@ -14,3 +14,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 AXES_VERBOSE = False
+# Tasks queued by tests (on commit in transactional tests) go to a queue of their own, so that
+# a local worker on the same broker never runs them; tests/conftest.py empties it per session.
+CELERY_TASK_DEFAULT_QUEUE = "zhucun-test"
