@@ -9,7 +9,6 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -51,7 +50,6 @@ def role_headers(request, world, callers):
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-@override_settings(ZHUCUN_API_THROTTLE_RATES={"api_client": "100000/min", "api_user": "100000/min"})
 def test_api_conforms_to_its_schema(case, role_headers):
     # An opaque cursor and reveal without its reason are valid by the schema's types yet
     # rightly refused (400, documented): OpenAPI cannot say "a cursor this server issued"
