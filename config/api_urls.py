@@ -16,6 +16,7 @@ urlpatterns = [
     path("v1/", include("teams.urls")),
     path("v1/", include("households.urls")),
     path("v1/", include("assessments.urls")),
+    path("v1/", include("reports.urls")),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     path(
         "docs/",
