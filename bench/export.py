@@ -7,13 +7,14 @@ Seeds a scratch database `<name>_bench_export` once (the county-scale roster wit
 households per village: some 60 000 households and 200 000 members; the row audit is
 skipped for this generated data) and keeps it for later runs.
 
-Each measured run is its own subprocess, so that its peak memory (max RSS from
-`resource.getrusage`) is its own: ours and openpyxl's write-only mode, each at the small and
-at the full row count. A run is the real export path: the layout's single SELECT through a
-server-side cursor in a REPEATABLE READ transaction as a province-wide user (ID numbers and
-phones decrypted and masked), the layout's cells, and the writer into a file. openpyxl gets
-the same cells, made acceptable to it (a text starting with "=" is forced to a string cell,
-times lose their zone: what any correct export with it must do).
+Each measured run is its own subprocess, so that its peak memory (the high-water mark of
+its own address space, scripts/peak.py) is its own: ours and openpyxl's write-only mode,
+each at the small and at the full row count. A run is the real export path: the layout's
+single SELECT through a server-side cursor in a REPEATABLE READ transaction as a
+province-wide user (ID numbers and phones decrypted and masked), the layout's cells, and the
+writer into a file. openpyxl gets the same cells, made acceptable to it (a text starting
+with "=" is forced to a string cell, times lose their zone: what any correct export with it
+must do).
 
 Printed: rows per second of the whole export and of the writer alone (time inside the
 writer's calls), their ratios, each peak memory. Both full files are then read back with
@@ -87,7 +88,7 @@ def source_rows(layout_key: str, n: int):
 
 
 def child(writer: str, layout_key: str, n: int, out: str) -> None:
-    import resource
+    from peak import peak_mb
 
     setup_django()
     from django.utils import timezone
@@ -147,7 +148,7 @@ def child(writer: str, layout_key: str, n: int, out: str) -> None:
             workbook.save(fh)
             in_writer += time.perf_counter() - t
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak = peak_mb()
     print(
         json.dumps(
             {

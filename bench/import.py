@@ -23,7 +23,6 @@ import itertools
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+from peak import peak_mb  # noqa: E402
+
 TARGET_SECONDS = 60.0
 TARGET_MB = 1024.0
 COUNTY = "140121"
@@ -48,10 +49,6 @@ def scratch_database() -> str:
     name = (parts.path.lstrip("/") or "zhucun") + "_bench_import"
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + name))
     return name
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def setup_django() -> None:
