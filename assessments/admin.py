@@ -510,9 +510,19 @@ class MonthlyRankingAdmin(ScopedAdminMixin, admin.ModelAdmin):
         view = self.admin_site.admin_view(self.compute_view)
         return [path("compute/", view, name="assessments_ranking_compute"), *super().get_urls()]
 
+    def has_compute_permission(self, request) -> bool:
+        return request.user.has_perm("assessments.add_rankingrun")
+
+    def changelist_view(self, request, extra_context=None):
+        # The changelist's "计算月度排名" button leads to the on-demand computation.
+        extra_context = (extra_context or {}) | {
+            "can_compute": self.has_compute_permission(request)
+        }
+        return super().changelist_view(request, extra_context)
+
     def compute_view(self, request):
         """Queue a county's ranking of a month as a job and show the recent jobs."""
-        if not request.user.has_perm("assessments.add_rankingrun"):
+        if not self.has_compute_permission(request):
             raise PermissionDenied
         form = RankingRequestForm(request.POST or None, user=request.user)
         if request.method == "POST" and form.is_valid():
