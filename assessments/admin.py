@@ -1,7 +1,7 @@
 """Admin of inspections and the problem / rectification ledger (问题台账 / 整改台账)."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -173,12 +173,16 @@ LEDGER_HEADERS = (
     _("是否超期"),
     _("整改措施"),
     _("整改情况及佐证"),
+    _("整改人"),
     _("整改完成日期"),
+    _("验证人"),
     _("验证日期"),
     _("销号日期"),
     _("回头看次数"),
 )
 
+# The most findings one download holds: a bigger selection is refused with a message asking
+# to narrow the filters (a county's ledger of a year is far below it).
 LEDGER_LIMIT = 5000
 
 
@@ -369,11 +373,34 @@ class FindingAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("下载问题台账（Excel）"))
     def download_ledger(self, request, queryset):
-        """The selected findings (select all for the filtered list) as a formatted ledger."""
+        """The selected findings (select all for the filtered list) as a formatted ledger:
+        all of them, or none with a message when they are more than LEDGER_LIMIT."""
+        findings = list(
+            queryset.select_related(
+                "inspection",
+                "village",
+                "village__township",
+                "team",
+                "cadre",
+                "unit",
+                "household",
+                "rectified_by",
+                "verified_by",
+            )[: LEDGER_LIMIT + 1]
+        )
+        if len(findings) > LEDGER_LIMIT:
+            self.message_user(
+                request,
+                _g(
+                    "所选问题共%(count)d条，超过一次下载的上限%(limit)d条，未生成台账。"
+                    "请按乡镇、状态、整改时限等条件缩小筛选范围后分批下载。"
+                )
+                % {"count": queryset.count(), "limit": LEDGER_LIMIT},
+                messages.ERROR,
+            )
+            return None
         rows = []
-        for f in queryset.select_related(
-            "inspection", "village", "village__township", "team", "cadre", "unit", "household"
-        )[:LEDGER_LIMIT]:
+        for f in findings:
             rows.append(
                 (
                     f.inspection.on,
@@ -390,7 +417,9 @@ class FindingAdmin(FormActionMixin, ScopedAdminMixin, admin.ModelAdmin):
                     _g("是") if f.is_overdue else _g("否"),
                     f.measures,
                     f.evidence,
+                    str(f.rectified_by or ""),
                     f.rectified_on,
+                    str(f.verified_by or ""),
                     f.verified_on,
                     f.closed_on,
                     f.reopened,
@@ -510,9 +539,19 @@ class MonthlyRankingAdmin(ScopedAdminMixin, admin.ModelAdmin):
         view = self.admin_site.admin_view(self.compute_view)
         return [path("compute/", view, name="assessments_ranking_compute"), *super().get_urls()]
 
+    def has_compute_permission(self, request) -> bool:
+        return request.user.has_perm("assessments.add_rankingrun")
+
+    def changelist_view(self, request, extra_context=None):
+        # The changelist's "计算月度排名" button leads to the on-demand computation.
+        extra_context = (extra_context or {}) | {
+            "can_compute": self.has_compute_permission(request)
+        }
+        return super().changelist_view(request, extra_context)
+
     def compute_view(self, request):
         """Queue a county's ranking of a month as a job and show the recent jobs."""
-        if not request.user.has_perm("assessments.add_rankingrun"):
+        if not self.has_compute_permission(request):
             raise PermissionDenied
         form = RankingRequestForm(request.POST or None, user=request.user)
         if request.method == "POST" and form.is_valid():

@@ -15,6 +15,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -502,9 +503,11 @@ class EscalationQuerySet(ScopedQuerySet):
 class Escalation(BaseModel):
     """The step a team (and its leader) or a dispatching unit has reached, derived from the
     rankings and the published black lists: bottom three or black once → 约谈, twice in a
-    row → 诫勉谈话, three times in a row → 组织处理; a unit whose teams were named three times
-    in all → its principal leader is summoned. Counties confirm each step and record when it
-    was carried out."""
+    row → 诫勉谈话, three times in a row → 组织处理; a unit whose teams a county named three
+    times in a calendar year → that county summons its principal leader (once a year per
+    county; `period` is the month of the third naming). Every step belongs to the county
+    that ranked, so a unit serving in two counties is counted and summoned by each apart.
+    Counties confirm each step and record when it was carried out."""
 
     county = models.ForeignKey(
         Region, verbose_name=_("县"), on_delete=models.PROTECT, related_name="escalations"
@@ -569,9 +572,12 @@ class Escalation(BaseModel):
                 name="escalation_team_period",
             ),
             models.UniqueConstraint(
-                fields=["unit"],
+                "county",
+                "unit",
+                ExtractYear("period"),
                 condition=Q(step="summon"),
-                name="escalation_unit_summon_once",
+                name="escalation_unit_summon_year",
+                violation_error_message=_("该县本年度已约谈过该派出单位主要负责人。"),
             ),
             models.CheckConstraint(
                 condition=(Q(step="summon") & Q(unit__isnull=False))

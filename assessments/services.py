@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -392,6 +392,8 @@ def ranking_compute(*, county: Region, period: dt.date, today: dt.date | None = 
 # --- escalation -----------------------------------------------------------------------------
 
 UNIT_NAMED_LIMIT = 3
+# pg_advisory_xact_lock(namespace, county id): one escalation derivation of a county at a time.
+ESCALATION_LOCK_NAMESPACE = 7302
 
 
 def _months_back(period: dt.date, n: int) -> dt.date:
@@ -433,78 +435,127 @@ def ranking_black_list(*, county: Region, period: dt.date, team_ids: Iterable[in
 
 @transaction.atomic
 def escalation_derive(*, county: Region, period: dt.date) -> list[Escalation]:
-    """Derive the steps reached in `period` from the stored rankings: a month among the last
-    three or on a published black list counts. Pending steps follow a recomputed ranking;
-    confirmed ones stand."""
+    """Derive the steps reached in `period` from the county's stored rankings: a month among
+    the last three or on a published black list counts ("named").
+
+    - A team named in `period` reaches 约谈, 诫勉谈话 or 组织处理 by how many months in a row
+      (up to `period`) it was named; its step names the team's active leader.
+    - A dispatching unit is counted by the county that ranks: every naming of a team it
+      leads (`lead_unit`) in this county in the calendar year counts once, several teams in
+      one month count apiece. The month its count reaches three, this county summons its
+      principal leader, once in that year: the count starts again each January, and another
+      county counts (and summons) on its own.
+
+    Pending steps follow a recomputed ranking or black list (moved, changed or withdrawn);
+    confirmed ones stand. Returns the team steps of `period` in rank order, then the unit
+    summonses of `period`. A fixed number of queries however many teams are named: the
+    county's named rows are read at once, the steps computed here, written in bulk."""
     period = period.replace(day=1)
-    bottom_rows = MonthlyRanking.objects.filter(county=county, period__lte=period).filter(
-        Q(rank__gt=F("of") - 3) | Q(black_listed=True)
-    )
-    bottom = set(bottom_rows.values_list("team_id", "period"))
-    now_bottom = (
-        bottom_rows.filter(period=period).select_related("team", "team__lead_unit").order_by("rank")
-    )
-    Escalation.objects.filter(
-        county=county, period=period, status=EscalationStatus.PENDING, team__isnull=False
-    ).exclude(team__in=[r.team_id for r in now_bottom]).delete()
-    made = []
-    for row in now_bottom:
-        streak = 1
-        while (row.team_id, _months_back(period, streak)) in bottom:
-            streak += 1
-        step = TEAM_STEPS[min(streak, 3) - 1]
-        leader = (
-            Assignment.objects.filter(team=row.team, status="active", is_leader=True)
-            .values_list("cadre_id", flat=True)
-            .first()
+    with connection.cursor() as cursor:
+        # One derivation of a county at a time (the ranking job and a publication may meet).
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [ESCALATION_LOCK_NAMESPACE, county.pk]
         )
-        facts = {"period": f"{period:%Y-%m}", "rank": row.rank, "of": row.of, "n": streak}
-        if row.bottom and row.black_listed:
+    named = list(
+        MonthlyRanking.objects.filter(county=county, period__lte=period)
+        .filter(Q(rank__gt=F("of") - 3) | Q(black_listed=True))
+        .order_by("period", "rank", "team_id")
+        .values_list("team_id", "period", "rank", "of", "black_listed", "team__lead_unit_id")
+    )
+    months_named = {(team_id, month) for team_id, month, *_rest in named}
+    now = [row for row in named if row[1] == period]
+    leaders = dict(
+        Assignment.objects.filter(
+            team_id__in=[row[0] for row in now], status="active", is_leader=True
+        ).values_list("team_id", "cadre_id")
+    )
+    existing = list(
+        Escalation.objects.select_for_update()
+        .filter(county=county)
+        .filter(
+            Q(period=period, team__isnull=False) | Q(step=Step.SUMMON, period__year=period.year)
+        )
+    )
+    steps = {e.team_id: e for e in existing if e.team_id is not None}
+    summonses = {e.unit_id: e for e in existing if e.step == Step.SUMMON}
+    pending = EscalationStatus.PENDING
+    made, new, changed = [], [], []
+
+    def keep(escalation: Escalation | None, values: dict) -> None:
+        if escalation is None:
+            escalation = Escalation(county=county, **values)
+            new.append(escalation)
+        elif escalation.status == pending and any(
+            getattr(escalation, k) != v for k, v in values.items() if k != "leader_id"
+        ):
+            for key, value in values.items():
+                if key != "leader_id":  # the leader named when the step was first reached
+                    setattr(escalation, key, value)
+            changed.append(escalation)
+        made.append(escalation)
+
+    for team_id, _month, rank, of, black_listed, _unit in now:
+        streak = 1
+        while (team_id, _months_back(period, streak)) in months_named:
+            streak += 1
+        bottom = rank > of - 3
+        facts = {"period": f"{period:%Y-%m}", "rank": rank, "of": of, "n": streak}
+        if bottom and black_listed:
             basis = _("%(period)s 月度排名第%(rank)d/%(of)d名（后三名），列入黑榜，连续%(n)d个月。")
-        elif row.bottom:
+        elif bottom:
             basis = _("%(period)s 月度排名第%(rank)d/%(of)d名（后三名），连续%(n)d个月。")
         else:
             basis = _("%(period)s 列入黑榜（月度排名第%(rank)d/%(of)d名），连续%(n)d个月。")
-        basis %= facts
-        escalation, _created = Escalation.objects.get_or_create(
-            team=row.team,
-            period=period,
-            defaults={
-                "county": county,
-                "step": step,
-                "leader_id": leader,
-                "streak": streak,
+        values = {
+            "period": period,
+            "team_id": team_id,
+            "step": TEAM_STEPS[min(streak, 3) - 1],
+            "leader_id": leaders.get(team_id),
+            "streak": streak,
+            "basis": basis % facts,
+        }
+        keep(steps.get(team_id), values)
+    named_ids = {row[0] for row in now}
+    withdrawn = [e.pk for e in steps.values() if e.status == pending and e.team_id not in named_ids]
+
+    # The units: namings of this year, month by month, up to `period`.
+    per_unit: dict[int, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
+    for _team, month, _rank, _of, _black, unit_id in named:
+        if month.year == period.year:
+            per_unit[unit_id][month] += 1
+    due = set()
+    for unit_id, months in sorted(per_unit.items()):
+        total = 0
+        for month in sorted(months):
+            total += months[month]
+            if total >= UNIT_NAMED_LIMIT:
+                break
+        if total >= UNIT_NAMED_LIMIT and month == period:
+            due.add(unit_id)
+            basis = _("所派工作队本年度在本县累计%(n)d次排名后三名或列入黑榜（至%(period)s）。") % {
+                "n": total,
+                "period": f"{period:%Y-%m}",
+            }
+            values = {
+                "period": period,
+                "unit_id": unit_id,
+                "step": Step.SUMMON,
+                "streak": total,
                 "basis": basis,
-            },
-        )
-        if escalation.status == EscalationStatus.PENDING and (
-            escalation.step != step or escalation.streak != streak or escalation.basis != basis
-        ):
-            escalation.step, escalation.streak, escalation.basis = step, streak, basis
-            escalation.save(update_fields=["step", "streak", "basis", "updated_at"])
-        made.append(escalation)
-    units = {r.team.lead_unit for r in now_bottom}
-    for unit in units:
-        named = sum(1 for team_id, _p in bottom if team_id in _unit_team_ids(unit))
-        if named >= UNIT_NAMED_LIMIT:
-            escalation, created = Escalation.objects.get_or_create(
-                unit=unit,
-                step=Step.SUMMON,
-                defaults={
-                    "county": county,
-                    "period": period,
-                    "streak": named,
-                    "basis": _("所派工作队累计%(n)d次排名后三名或列入黑榜（至%(period)s）。")
-                    % {"n": named, "period": f"{period:%Y-%m}"},
-                },
-            )
-            if created:
-                made.append(escalation)
+            }
+            keep(summonses.get(unit_id), values)
+    withdrawn += [
+        e.pk
+        for e in summonses.values()
+        if e.status == pending and e.period == period and e.unit_id not in due
+    ]
+    Escalation.objects.filter(pk__in=withdrawn, status=pending).delete()
+    Escalation.objects.bulk_create(new)
+    stamp = timezone.now()
+    for escalation in changed:
+        escalation.updated_at = stamp
+    Escalation.objects.bulk_update(changed, ["period", "step", "streak", "basis", "updated_at"])
     return made
-
-
-def _unit_team_ids(unit: DispatchingUnit) -> set[int]:
-    return set(WorkTeam.objects.filter(lead_unit=unit).values_list("pk", flat=True))
 
 
 @transaction.atomic

@@ -10,7 +10,9 @@ def ranking_run_task(run_id: int) -> None:
 
 @shared_task(soft_time_limit=300, time_limit=330)
 def monthly_rankings_task() -> int:
-    """Queue last month's ranking for every county that has a scheme."""
+    """Queue last month's ranking for every county that has a scheme in force on the
+    month's first day (a county whose only scheme starts later is left alone: its run
+    could only fail)."""
     import datetime as dt
 
     from django.utils import timezone
@@ -21,7 +23,11 @@ def monthly_rankings_task() -> int:
     from villages.models import Level, Region
 
     last_month = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-    prefixes = set(IndicatorScheme.objects.values_list("prefix", flat=True))
+    prefixes = set(
+        IndicatorScheme.objects.filter(effective_from__lte=last_month).values_list(
+            "prefix", flat=True
+        )
+    )
     counties = [
         c
         for c in Region.objects.filter(level=Level.COUNTY)

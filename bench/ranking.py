@@ -1,7 +1,7 @@
-"""bench ranking: the monthly ranking and the circular drafts of every county of a province,
-timed and counted.
+"""bench ranking: the monthly ranking (with the escalations it derives) and the circular
+drafts of every county of a province, timed and counted.
 
-    .venv/bin/python bench/ranking.py [--households-per-village MIN MAX]
+    .venv/bin/python bench/ranking.py [--households-per-village MIN MAX] [--scale county]
 
 Works in a scratch database `<name>_bench_ranking` that it keeps between runs: migrated every
 run and seeded once with the province-scale demo data (`seed_demo --scale province --seed 1`:
@@ -10,24 +10,30 @@ month's visits, two years of monthly incomes; `--no-oversight`), plus, once, one
 scheme and one red/black-list rule for the province and an inspection per county with five
 findings (one serious), written through the services. Households per village default to 8–12
 (about 100 000 households, a few minutes to seed): the ranking aggregates in SQL per
-county, so more households cost time, not queries.
+county, so more households cost time, not queries. `--scale county` (two counties, 200
+teams, in `<name>_bench_ranking_county`) checks the bench itself quickly; the target is the
+province's.
 
 Measured, for October 2026 (the demo's last full month):
-- the ranking of all 100 counties (`ranking_compute` per county, as the Celery job runs it),
-  then the circular draft of all 100 counties (`circular_build`, as its job runs it): wall
-  time and the number of queries, per county and in all;
+- the ranking of all 100 counties (`ranking_compute` then `escalation_derive` per county, as
+  the Celery job runs them; the month's escalations are cleared first, so every county is
+  derived as on the job's first run of the month), then the circular draft of all 100
+  counties (`circular_build`, as its job runs it): wall time and the number of queries, per
+  county and in all;
 - the baseline in the same run: the same county ranked and drafted with all its teams and,
   inside a transaction that is rolled back, with half of its teams ended before the month.
   The number of queries must be the same at both sizes (it must not grow with the teams).
 
-Target (issue 5): the query counts of a county's ranking and circular draft do not grow with
-its number of teams (equal at 50 and 100 teams, equal for every county).
+Target (issue 5): the query counts of a county's ranking (escalations included) and circular
+draft do not grow with its number of teams (equal at 50 and 100 teams, equal for every
+county).
 """
 
 import argparse
 import datetime as dt
 import io
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -37,19 +43,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 PERIOD = dt.date(2026, 10, 1)
+TRANSACTION_CONTROL = re.compile(r"(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b")
 
 
-def scratch_database() -> str:
+def scratch_database(scale: str) -> str:
     import environ
 
     environ.Env.read_env(ROOT / ".local" / "services.env")
     parts = urlsplit(os.environ["DATABASE_URL"])
     name = (parts.path.lstrip("/") or "zhucun") + "_bench_ranking"
+    name += "" if scale == "province" else f"_{scale}"
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + name))
     return name
 
 
-def prepare(per_village: tuple[int, int]) -> None:
+def prepare(per_village: tuple[int, int], scale: str) -> None:
     from services import ensure_database
 
     ensure_database(os.environ["DATABASE_URL"])
@@ -63,11 +71,11 @@ def prepare(per_village: tuple[int, int]) -> None:
 
     call_command("migrate", verbosity=0, interactive=False)
     if not Region.objects.exists():
-        print("seeding the province-scale demo data (once, kept for later runs)", flush=True)
+        print(f"seeding the {scale}-scale demo data (once, kept for later runs)", flush=True)
         started = time.perf_counter()
         call_command(
             "seed_demo",
-            scale="province",
+            scale=scale,
             seed=1,
             households_per_village=list(per_village),
             no_oversight=True,
@@ -153,16 +161,18 @@ def main() -> int:
     parser.add_argument(
         "--households-per-village", type=int, nargs=2, default=(8, 12), metavar=("MIN", "MAX")
     )
+    parser.add_argument("--scale", choices=("province", "county"), default="province")
     args = parser.parse_args()
-    name = scratch_database()
+    name = scratch_database(args.scale)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    prepare(tuple(args.households_per_village))
+    prepare(tuple(args.households_per_village), args.scale)
 
     from django.db import connection, transaction
     from django.db.models import Q
     from django.test.utils import CaptureQueriesContext
 
-    from assessments.services import ranking_compute
+    from assessments.models import Escalation
+    from assessments.services import escalation_derive, ranking_compute
     from reports.models import Circular
     from reports.services import circular_build
     from teams.models import WorkTeam
@@ -173,12 +183,21 @@ def main() -> int:
     teams_in_all = WorkTeam.objects.filter(active, term_start__lte=dt.date(2026, 10, 31)).count()
     print(f"scratch database {name}: {len(counties)} counties, {teams_in_all} teams", flush=True)
 
+    def statements(queries: CaptureQueriesContext) -> int:
+        """The statements run, without transaction control: the services' atomic blocks
+        begin and commit outside the baseline's rolled-back transaction and set savepoints
+        inside it."""
+        return sum(1 for q in queries.captured_queries if not TRANSACTION_CONTROL.match(q["sql"]))
+
     def rank(county) -> tuple[int, float, int]:
+        """The ranking job's work: the ranking, then the escalations it reaches."""
+        Escalation.objects.filter(county=county, period=PERIOD).delete()
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
             rows = ranking_compute(county=county, period=PERIOD)
+            escalation_derive(county=county, period=PERIOD)
             elapsed = time.perf_counter() - started
-        return len(queries), elapsed, len(rows)
+        return statements(queries), elapsed, len(rows)
 
     def draft(county) -> tuple[int, float, int]:
         Circular.objects.filter(county=county, period=PERIOD, status="draft").delete()
@@ -186,7 +205,7 @@ def main() -> int:
             started = time.perf_counter()
             circular = circular_build(county=county, period=PERIOD)
             elapsed = time.perf_counter() - started
-        return len(queries), elapsed, circular.entries.count()
+        return statements(queries), elapsed, circular.entries.count()
 
     # The baseline: one county at its full size and at half its teams (rolled back).
     probe = counties[0]
@@ -202,8 +221,9 @@ def main() -> int:
         transaction.set_rollback(True)
     (full_rank, full_draft), (half_rank, half_draft) = full, half
     print(
-        f"baseline {probe.name}: ranking {full_rank[2]} teams {full_rank[0]} queries "
-        f"{full_rank[1]:.2f} s, {half_rank[2]} teams {half_rank[0]} queries {half_rank[1]:.2f} s; "
+        f"baseline {probe.name}: ranking with escalations {full_rank[2]} teams "
+        f"{full_rank[0]} queries {full_rank[1]:.2f} s, {half_rank[2]} teams {half_rank[0]} "
+        f"queries {half_rank[1]:.2f} s; "
         f"draft {full_draft[0]} queries {full_draft[1]:.2f} s, at half {half_draft[0]} queries "
         f"{half_draft[1]:.2f} s",
         flush=True,
@@ -232,11 +252,13 @@ def main() -> int:
     )
     verdict = "PASS" if constant else "FAIL"
     print(
-        f"bench ranking: {len(counties)} counties / {ranked} teams: ranking {rank_t:.1f} s "
+        f"bench ranking: {len(counties)} counties / {ranked} teams: ranking with escalations "
+        f"{rank_t:.1f} s "
         f"{sum(rank_q)} queries ({full_rank[0]} a county at {full_rank[2]} and at {half_rank[2]} "
         f"teams), circular drafts {draft_t:.1f} s {sum(draft_q)} queries ({full_draft[0]} a "
         f"county at both sizes: {half_draft[0]}) -> {verdict} "
-        "(target: queries per county do not grow with the number of teams)"
+        "(target: queries per county, ranking with escalations and draft, do not grow with the "
+        "number of teams)"
     )
     return 0 if verdict == "PASS" else 1
 

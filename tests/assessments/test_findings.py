@@ -123,21 +123,76 @@ def test_ledger_filters_and_download(client, world):
     Finding.objects.filter(pk=world.finding_a.pk).update(
         deadline=timezone.localdate() - dt.timedelta(days=1)
     )
-    overdue = client.get(url, {"overdue": "yes"}).content.decode()
-    assert "已超期" in overdue
-    assert "走访台账记录不全" in client.get(url, {"q": "台账"}).content.decode()
+    on_time = services.finding_create(
+        inspection=world.inspection_a,
+        village=world.village_a,
+        subject="village",
+        category="other",
+        severity="minor",
+        description="村务公开栏未更新",
+        deadline=timezone.localdate() + dt.timedelta(days=3),
+    )
+
+    def listed(**params):
+        return [f.pk for f in client.get(url, params).context["cl"].result_list]
+
+    assert listed(overdue="yes") == [world.finding_a.pk]
+    assert listed(overdue="no") == [on_time.pk]
+    assert listed(q="台账") == [world.finding_a.pk]
+    inspector = f.user("inspector_a", Role.INSPECTOR, world.county_a, full_name="王督查")
+    services.finding_rectify(finding=on_time, actor=world.official_a, evidence="已更新公开栏")
+    services.finding_verify(finding=on_time, actor=inspector, passed=True, note="")
     download = client.post(
         url,
         {
             "action": "download_ledger",
-            "_selected_action": [world.finding_a.pk, world.finding_b.pk],
+            "_selected_action": [world.finding_a.pk, world.finding_b.pk, on_time.pk],
         },
     )
     book = openpyxl.load_workbook(io.BytesIO(download.content))
-    rows = list(book.active.iter_rows(min_row=4, values_only=True))
-    assert len(rows) == 1  # county B's finding is out of scope
-    assert rows[0][4] == world.village_a.name
-    assert (rows[0][10], rows[0][11]) == ("待整改", "是")
+    headers = next(book.active.iter_rows(min_row=3, max_row=3, values_only=True))
+    rows = [
+        dict(zip(headers, row, strict=True))
+        for row in book.active.iter_rows(min_row=4, values_only=True)
+    ]
+    # County B's finding is out of scope; the ledger's order is the changelist's.
+    assert [(r["村"], r["问题描述"], r["状态"], r["是否超期"]) for r in rows] == [
+        (world.village_a.name, "走访台账记录不全", "待整改", "是"),
+        (world.village_a.name, "村务公开栏未更新", "已验证", "否"),
+    ]
+    assert (rows[0]["整改人"], rows[0]["验证人"]) == (None, None)
+    assert (rows[1]["整改人"], rows[1]["验证人"]) == ("清徐县管理员", "王督查")
+
+
+def test_ledger_download_refuses_more_than_its_limit(client, world, monkeypatch):
+    """Over the limit: no file, a message telling how to narrow the selection; at the limit
+    the whole selection is in the file."""
+    from assessments import admin as ledger
+
+    monkeypatch.setattr(ledger, "LEDGER_LIMIT", 1)
+    client.force_login(world.official_a)
+    url = reverse("admin:assessments_finding_changelist")
+    other = services.finding_create(
+        inspection=world.inspection_a,
+        village=world.village_a,
+        subject="village",
+        category="other",
+        severity="minor",
+        description="村务公开栏未更新",
+        deadline=timezone.localdate() + dt.timedelta(days=3),
+    )
+    both = {"action": "download_ledger", "_selected_action": [world.finding_a.pk, other.pk]}
+    refused = client.post(url, both, follow=True)
+    assert refused.headers["Content-Type"].startswith("text/html")
+    assert [str(m) for m in refused.context["messages"]] == [
+        "所选问题共2条，超过一次下载的上限1条，未生成台账。"
+        "请按乡镇、状态、整改时限等条件缩小筛选范围后分批下载。"
+    ]
+    one = client.post(url, {"action": "download_ledger", "_selected_action": [other.pk]})
+    book = openpyxl.load_workbook(io.BytesIO(one.content))
+    assert [r[8] for r in book.active.iter_rows(min_row=4, values_only=True)] == [
+        "村务公开栏未更新"
+    ]
 
 
 def test_admin_actions_move_findings(client, world):

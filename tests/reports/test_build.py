@@ -3,13 +3,14 @@ the wording kept, never touching a published circular; queued after commit, once
 task drafts last month for the counties whose ranking succeeded."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from assessments.models import MonthlyRanking, RankingRun
+from assessments.models import Escalation, MonthlyRanking, RankingRun
 from common.errors import ApplicationError
 from reports import services
 from reports.models import Circular, CircularEvent, CircularRun
@@ -121,6 +122,75 @@ def test_beat_drafts_counties_whose_ranking_succeeded(world, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=False):
         assert monthly_circulars_task() == 0
     assert CircularRun.objects.count() == 1
+
+
+def test_beat_ranks_every_county_with_a_scheme_then_drafts(
+    world, django_capture_on_commit_callbacks
+):
+    """The 1st: the ranking job queues October for both counties, not for a third county
+    whose only scheme starts in November; each run ranks from the data and derives the
+    escalations. The 2nd: the circular job drafts both counties from those rankings."""
+    from assessments.services import ranking_run, scheme_set
+    from assessments.tasks import monthly_rankings_task
+    from villages.models import Level
+
+    from .. import factories as f
+
+    Circular.objects.all().delete()  # the world's drafts
+    county_c = f.region("140123000000", "古交县", Level.COUNTY, world.city)
+    township_c = f.region("140123100000", "河口镇", Level.TOWNSHIP, county_c)
+    f.team(f.village("140123100201", "河口村", township_c), world.unit_b)
+    scheme_set(
+        region=county_c,
+        effective_from=dt.date(2026, 11, 1),
+        name="十一月起",
+        presence_weight=100,
+    )
+    # County A: three more teams with no households and a leader never checked in: visits,
+    # 遍访 and incomes complete, presence not (30 + 10 + 20 = 60), ahead of team A, whose
+    # household was neither visited nor registered in October (0).
+    more = add_teams(world, 3)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert monthly_rankings_task() == 2
+    assert len(callbacks) == 2
+    runs = list(RankingRun.objects.order_by("county__code"))
+    assert [(r.county, r.period, r.status) for r in runs] == [
+        (world.county_a, OCTOBER, "pending"),
+        (world.county_b, OCTOBER, "pending"),
+    ]
+    for run in runs:
+        ranking_run(run_id=run.pk)  # what each queued ranking_run_task does
+    assert [(r.county, r.status, r.teams) for r in RankingRun.objects.order_by("county__code")] == [
+        (world.county_a, "succeeded", 4),
+        (world.county_b, "succeeded", 1),
+    ]
+    ranked = MonthlyRanking.objects.filter(county=world.county_a, period=OCTOBER)
+    assert list(ranked.order_by("rank").values_list("team", "score")) == [
+        (more[0].pk, Decimal("60.00")),
+        (more[1].pk, Decimal("60.00")),
+        (more[2].pk, Decimal("60.00")),
+        (world.team_a.pk, Decimal("0.00")),
+    ]
+    assert set(
+        Escalation.objects.filter(county=world.county_a, period=OCTOBER).values_list("team", "step")
+    ) == {(t.pk, "talk") for t in (more[1], more[2], world.team_a)}
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert monthly_circulars_task() == 2
+    assert len(callbacks) == 2
+    for run in CircularRun.objects.all():
+        services.circular_run(run_id=run.pk)  # what each queued circular_run_task does
+    assert set(CircularRun.objects.values_list("county", "status")) == {
+        (world.county_a.pk, "succeeded"),
+        (world.county_b.pk, "succeeded"),
+    }
+    circular = Circular.objects.get(county=world.county_a, period=OCTOBER)
+    assert list(circular.entries.order_by("kind", "rank").values_list("kind", "rank", "team")) == [
+        ("black", 3, more[2].pk),
+        ("black", 4, world.team_a.pk),
+        ("red", 1, more[0].pk),
+        ("red", 2, more[1].pk),
+    ]
+    assert not RankingRun.objects.filter(county=county_c).exists()
 
 
 def test_only_the_county_own_rankings_are_read(world, crafted):

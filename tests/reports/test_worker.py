@@ -1,21 +1,29 @@
-"""With real workers: the beat task drafts a circular end to end on a Celery worker over Redis
-(delivered twice, one draft), and concurrent publishes never share a number."""
+"""With real workers: the beat tasks rank from the data and draft a circular end to end on a
+Celery worker over Redis (delivered twice, one draft), and concurrent publishes never share a
+number."""
 
 import datetime as dt
 import threading
 import time
+import uuid
+from decimal import Decimal
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connection
 from django.utils import timezone
 
-from assessments.models import RankingRun
+from assessments.models import MonthlyRanking, RankingRun
+from assessments.tasks import monthly_rankings_task
 from config.celery import app as celery_app
+from households import services as hs
+from households.models import Household
 from reports import services
 from reports.models import Circular, CircularRun
 from reports.tasks import circular_run_task, monthly_circulars_task
+from teams.models import Assignment
 
+from .. import factories as f
 from .builders import add_teams, place
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -75,6 +83,73 @@ def test_beat_to_draft_on_a_real_worker(world):
     ]
     assert circular.steps.count() == 1  # built once
     assert not CircularRun.objects.filter(county=world.county_b).exists()
+
+
+def test_monthly_jobs_rank_and_draft_from_the_data_on_a_real_worker(world):
+    """What beat sends on the 1st and the 2nd, run by a real worker from crafted data: the
+    rankings are computed from the month's visits, then the draft is built from them; the
+    draft job sent twice and its run delivered again give one draft, built once.
+
+    County A last month (scheme 40/30/10/20, nobody checked in): a team with no household
+    (visits, 遍访, incomes complete: 60), a team with one of its two households visited by
+    its leader (15 + 5 = 20), team A and a team of two unvisited households (0 each; the
+    older team, A, first)."""
+    period = last_month()
+    Circular.objects.filter(county=world.county_a).delete()  # the world's draft
+    empty, half, none = add_teams(world, 3)
+    for team in (half, none):
+        for n in (1, 2):
+            f.household(team.village, f"{team.village.code}000{n}")
+    leader = Assignment.objects.get(team=half, is_leader=True).cadre
+    hs.visit_record(
+        household=Household.objects.filter(village=half.village).order_by("code").first(),
+        cadre=leader,
+        visited_on=period + dt.timedelta(days=9),
+        kind="in_person",
+        seen="正常",
+        client_key=uuid.uuid4(),
+    )
+    celery_app.control.purge()  # nothing stale on this test's Redis database
+    default = celery_app.conf.task_default_queue
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, queues=[default], shutdown_timeout=10
+    ):
+        monthly_rankings_task.delay()  # the 1st
+        wait_for(lambda: RankingRun.objects.filter(status__in=["succeeded", "failed"]).count() == 2)
+        for _ in range(2):  # the 2nd, delivered twice
+            monthly_circulars_task.delay()
+        wait_for(
+            lambda: CircularRun.objects.filter(
+                county=world.county_a, status__in=["succeeded", "failed"]
+            ).exists()
+        )
+        circular_run_task.delay(CircularRun.objects.get(county=world.county_a).pk)  # again
+        time.sleep(1)  # let the second delivery run too
+    runs = RankingRun.objects.order_by("county__code")
+    assert [(r.county, r.period, r.status, r.teams) for r in runs] == [
+        (world.county_a, period, "succeeded", 4),
+        (world.county_b, period, "succeeded", 1),
+    ]
+    ranked = MonthlyRanking.objects.filter(county=world.county_a, period=period)
+    assert list(ranked.order_by("rank").values_list("team", "score")) == [
+        (empty.pk, Decimal("60.00")),
+        (half.pk, Decimal("20.00")),
+        (world.team_a.pk, Decimal("0.00")),
+        (none.pk, Decimal("0.00")),
+    ]
+    (run,) = CircularRun.objects.filter(county=world.county_a)
+    assert (run.status, run.error) == ("succeeded", "")
+    circular = Circular.objects.get(county=world.county_a, period=period)
+    assert (run.circular, circular.status, circular.steps.count()) == (circular, "draft", 1)
+    assert list(circular.entries.order_by("kind", "rank").values_list("kind", "rank", "team")) == [
+        ("black", 3, world.team_a.pk),
+        ("black", 4, none.pk),
+        ("red", 1, empty.pk),
+        ("red", 2, half.pk),
+    ]
+    black = circular.entries.get(rank=4)
+    assert "全县第4名（共4个工作队）" in black.facts
+    assert not CircularRun.objects.filter(county=world.county_b).exists()  # B has its draft
 
 
 def test_concurrent_publishes_never_share_a_number(world):
