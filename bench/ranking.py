@@ -14,7 +14,7 @@ county, so more households cost time, not queries. `--scale county` (two countie
 teams, in `<name>_bench_ranking_county`) checks the bench itself quickly; the target is the
 province's.
 
-Measured, for October 2026 (the demo's last full month):
+Measured, for the demo's last full month (the month of its latest visits):
 - the ranking of all 100 counties (`ranking_compute` then `escalation_derive` per county, as
   the Celery job runs them; the month's escalations are cleared first, so every county is
   derived as on the job's first run of the month), then the circular draft of all 100
@@ -42,7 +42,6 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
-PERIOD = dt.date(2026, 10, 1)
 TRANSACTION_CONTROL = re.compile(r"(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b")
 
 
@@ -82,12 +81,29 @@ def prepare(per_village: tuple[int, int], scale: str) -> None:
             stdout=io.StringIO(),
         )
         print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
-    oversight()
+    oversight(demo_period())
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
 
-def oversight() -> None:
+def demo_period() -> dt.date:
+    """The first day of the demo's last full month: the month of its latest visit (the seed
+    records last month's visits), so the bench ranks real data whenever it was seeded."""
+    from django.db.models import Max
+
+    from households.models import VisitLog
+
+    latest = VisitLog.objects.aggregate(latest=Max("visited_on"))["latest"]
+    if latest is None:
+        raise SystemExit("the scratch database holds no visits: rerun after dropping it")
+    return latest.replace(day=1)
+
+
+def month_end(period: dt.date) -> dt.date:
+    return (period + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def oversight(period: dt.date) -> None:
     """One scheme for the province; an inspection per county with five findings."""
     from django.db import transaction
 
@@ -138,8 +154,8 @@ def oversight() -> None:
             inspection = services.inspection_create(
                 region=county,
                 kind="unannounced",
-                on=dt.date(2026, 10, 15),
-                title="十月驻村工作暗访",
+                on=period + dt.timedelta(days=14),
+                title=f"{period.month}月驻村工作暗访",
                 inspectors="县驻村办督查组",
                 villages=[a.team.village for a in serving],
             )
@@ -152,7 +168,7 @@ def oversight() -> None:
                     category="records" if n else "discipline",
                     severity="serious" if n == 0 else "general",
                     description="走访台账记录不全" if n else "工作队长期不在岗",
-                    deadline=dt.date(2026, 10, 25 if n % 2 else 31),
+                    deadline=period + dt.timedelta(days=24) if n % 2 else month_end(period),
                 )
 
 
@@ -178,9 +194,10 @@ def main() -> int:
     from teams.models import WorkTeam
     from villages.models import Level, Region
 
+    PERIOD = demo_period()  # noqa: N806 - the month every step below measures
     counties = list(Region.objects.filter(level=Level.COUNTY).order_by("code"))
     active = Q(ended_on__isnull=True) | Q(ended_on__gte=PERIOD)
-    teams_in_all = WorkTeam.objects.filter(active, term_start__lte=dt.date(2026, 10, 31)).count()
+    teams_in_all = WorkTeam.objects.filter(active, term_start__lte=month_end(PERIOD)).count()
     print(f"scratch database {name}: {len(counties)} counties, {teams_in_all} teams", flush=True)
 
     def statements(queries: CaptureQueriesContext) -> int:
