@@ -343,6 +343,33 @@ def test_units_export_imports_back_and_an_edit_changes_exactly_it(world, roster)
     }
 
 
+def test_the_provinces_unit_and_cadre_in_the_county_import_back(world):
+    """A team sent by a provincial unit, led by a cadre the province registered: both are in
+    the county's lists and exports (they serve there), and the county's file imports back;
+    the county may edit them as in the admin, never move them to a region it does not have."""
+    village = f.village("140121100202", "西于村", world.township_a)
+    unit = f.unit("山西省农业农村厅", world.province, level="province")
+    cadre = f.cadre("省派干部", unit, world.province)
+    f.assign(cadre, f.team(village, unit), leader=True, secretary=True)
+    units, cadres = exported(world.official_a, "units"), exported(world.official_a, "cadres")
+    assert "山西省农业农村厅" in cell_values(units, "单位名称")
+    assert "省派干部" in cell_values(cadres, "姓名")
+    before, audit = state(), events()
+
+    assert import_back(world, units, "units")["units"]["unchanged"] == 2
+    assert import_back(world, cadres, "cadres")["cadres"]["unchanged"] == 2
+    assert (changed(before, state()), events()) == ({}, audit)
+
+    edited = edit(cadres, {"姓名": "省派干部"}, "职务", "处长")
+    import_back(world, edited, "cadres")
+    assert new_values(before, state()) == {("Cadre", cadre.pk, "position"): "处长"}
+    # Moving the province's cadre to a region the county does not have is refused.
+    elsewhere = edit(cadres, {"姓名": "省派干部"}, "管理区划代码", world.county_b.code)
+    job = check(world.official_a, elsewhere, layout="cadres")
+    assert job.status == "invalid"
+    assert "管理区划不存在或不在您的管辖范围内" in messages(job)[0]
+
+
 # --- a masked export ---------------------------------------------------------------------------
 
 
