@@ -735,12 +735,15 @@ class MemberRow:
     """A person in an import. `ref` names the source row (opaque here, handed back in
     issues); `values` follow `HouseholdImport.member_fields`, NOT_GIVEN where nothing is set.
     `incomplete`: some of the row's values could not be read (the caller reported them), so
-    a missing value is not reported again."""
+    a missing value is not reported again. `left_on`: the row is a former member's, who left
+    the household that day (as exports of the member list show them): it must match what is
+    stored, and it is never written."""
 
     ref: Any
     id_number: str
     values: tuple
     incomplete: bool = False
+    left_on: dt.date | None = None
 
 
 @dataclass(slots=True)
@@ -892,6 +895,7 @@ class _HouseholdImport:
         self.status_changes: list[tuple[int, str, str]] = []
         self.new_members: list[tuple[HouseholdRow, MemberRow, str, str]] = []
         self.changed_members: list[tuple[int, dict[str, Any], bool]] = []
+        self.former_members = 0  # rows of former members found as stored
 
     def issue(self, ref: Any, name: str, message: Any, code: str = "invalid") -> None:
         self.issues.append(ImportIssue(ref, name, str(message), code))
@@ -1051,6 +1055,7 @@ class _HouseholdImport:
         bad = self._check_member_values()
         refused: set[int] = set()  # members with a bad value
         by_hash: dict[str, tuple[HouseholdRow, MemberRow, str]] = {}
+        former: list[tuple[HouseholdRow, MemberRow, str]] = []
         for household in self.data.households:
             for member in household.members:
                 try:
@@ -1060,6 +1065,9 @@ class _HouseholdImport:
                     self.failed.add(household.code)
                     continue
                 digest = keyed_hash(number)
+                if member.left_on is not None:
+                    former.append((household, member, digest))
+                    continue
                 first = by_hash.get(digest)
                 if first is not None:
                     self.issue(
@@ -1078,6 +1086,7 @@ class _HouseholdImport:
                         self.issue(member.ref, self.data.member_fields[i], errors[value])
                         self.failed.add(household.code)
                         refused.add(id(member))
+        self._check_former(former)
         stored = self._stored_members(list(by_hash))
         taken = {row[2] for row in stored.values() if row[4] is None}
         visible = set(
@@ -1154,6 +1163,56 @@ class _HouseholdImport:
                 out.append((i, errors))
         return out
 
+    def _check_former(self, former: list[tuple[HouseholdRow, MemberRow, str]]) -> None:
+        """Rows of former members (a 离户日期 given) are left as they are when they match a
+        stored departure from that household on that day, value for value; anything else
+        would change a membership or a closed record, which the system's workflows do."""
+        if not former:
+            return
+        fields = [name for name in self.data.member_fields if name != "phone"]
+        stored: dict[tuple[str, str, dt.date], dict[str, Any]] = {}
+        for chunk in _chunks(list({digest for _h, _m, digest in former}), IMPORT_CHUNK * 4):
+            for row in Member.objects.filter(
+                id_hash__in=_array(chunk, "varchar"), left_on__isnull=False
+            ).values("id_hash", "household__code", "left_on", "phone_hash", *fields):
+                stored[(row["id_hash"], row["household__code"], row["left_on"])] = row
+        phone_at = self.mf.get("phone")
+        for household, member, digest in former:
+            row = stored.get((digest, household.code, member.left_on))
+            if row is None:
+                self.issue(
+                    member.ref,
+                    "left_on",
+                    _(
+                        "系统中没有此人于 %(day)s 离开户 %(code)s 的记录："
+                        "离户日期不能通过导入填写，离户、重新入户请在系统中办理。"
+                    )
+                    % {"day": member.left_on, "code": household.code},
+                    "left",
+                )
+                self.failed.add(household.code)
+                continue
+            changed = [
+                name
+                for name in fields
+                if member.values[self.mf[name]] is not NOT_GIVEN
+                and member.values[self.mf[name]] != row[name]
+            ]
+            phone = member.values[phone_at] if phone_at is not None else NOT_GIVEN
+            if phone is not NOT_GIVEN and phone and keyed_hash(phone) != row["phone_hash"]:
+                changed.append("phone")
+            if changed:
+                self.issue(
+                    member.ref,
+                    changed[0],
+                    _("已离户成员的信息不能通过导入修改（%s与系统不一致）；请在系统中办理。")
+                    % "、".join(str(Member._meta.get_field(name).verbose_name) for name in changed),
+                    "left",
+                )
+                self.failed.add(household.code)
+            else:
+                self.former_members += 1
+
     def _new_member_complete(self, household: HouseholdRow, member: MemberRow) -> bool:
         ok = True
         for name in ("name", "relation", "joined_on"):
@@ -1205,6 +1264,8 @@ class _HouseholdImport:
         for household in self.data.households:
             if household.code in self.failed or household.incomplete:
                 continue
+            if all(member.left_on is not None for member in household.members):
+                continue  # only former members: the import changes no membership of it
             rows = members.get(household.code, [])
             current = self.existing.get(household.code)
             touched = {row[0] for _m, _n, _d, row in rows if row is not None}
@@ -1241,6 +1302,7 @@ class _HouseholdImport:
 
     def _plan(self, plans, members) -> None:
         self.stored_at = {name: i + 5 for i, name in enumerate(self.stored_member)}
+        self.counts["members"]["unchanged"] += self.former_members
         compared = [(name, i) for name, i in self.mf.items() if name != "phone"]
         phone_at = self.mf.get("phone")
         for household in self.data.households:

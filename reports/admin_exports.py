@@ -1,4 +1,5 @@
-"""Admin: the "导出 Excel" action on the big lists, the progress page, "my exports".
+"""Admin: the "导出 Excel" action on the big lists (households, members, cadres, dispatching
+units), the progress page, "my exports".
 
 The action takes the changelist's own filters (its query string) — or the rows ticked on
 the page — asks for the layout and format, queues the job and opens its progress page. The
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from common.admin import ScopedAdminMixin, badge, register_action
 from common.errors import ApplicationError, user_message
 from households.models import Household, Member
+from teams.models import Cadre, DispatchingUnit
 
 from .exports.filters import FILTERSETS, MAX_IDS, PAGE_PARAMETERS
 from .exports.layouts import layouts_for
@@ -69,6 +71,8 @@ class ExportRequestForm(forms.Form):
         ]
         self.fields["profile"].initial = layouts[0].key
         self.fields["year"].initial = timezone.localdate().year
+        if entity not in ("household", "member"):
+            del self.fields["year"]  # no income columns
         if entity != "member":
             del self.fields["active_only"]
         if not may_export_unmasked(user):
@@ -110,12 +114,14 @@ def make_export_action(entity: str):
             request.POST if "apply" in request.POST else None, entity=entity, user=request.user
         )
         listed_year = request.GET.get("income_year", "")
-        if listed_year.isdigit():  # the list shows another year's incomes: export that year
+        if listed_year.isdigit() and "year" in form.fields:
+            # The list shows another year's incomes: export that year.
             form.fields["year"].initial = int(listed_year)
         if "apply" in request.POST and form.is_valid():
             data = form.cleaned_data
             filters = changelist_filters(request)
-            filters["year"] = data["year"]
+            if data.get("year"):
+                filters["year"] = data["year"]
             if ids:
                 filters["ids"] = ids
             if data.get("active_only"):
@@ -154,6 +160,8 @@ def make_export_action(entity: str):
 
 register_action(Household, make_export_action("household"))
 register_action(Member, make_export_action("member"))
+register_action(Cadre, make_export_action("cadre"))
+register_action(DispatchingUnit, make_export_action("unit"))
 
 
 @admin.register(ExportJob)

@@ -473,12 +473,20 @@ def _changes(obj, values: dict[str, Any]) -> dict[str, Any]:
 def unit_import_upsert(
     *, actor: User, region: Region, name: str, values: dict[str, Any]
 ) -> tuple[DispatchingUnit, str]:
-    """Create or update a dispatching unit by its natural key (region, name); the region must
-    be in the actor's scope. Returns the unit and "created", "updated" or "unchanged"."""
+    """Create or update a dispatching unit by its natural key (region, name). A new unit's
+    region must be in the actor's scope; an existing unit must be one the actor sees (and may
+    edit in the admin): registered in the scope, or one that sent a team into it — a province's
+    unit in a county's export imports back. Returns the unit and "created", "updated" or
+    "unchanged"."""
     name = (name or "").strip()
-    if not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
-        raise ValidationError({"region": _("区划不存在或不在您的管辖范围内。")})
     unit = DispatchingUnit.objects.select_for_update().filter(region=region, name=name).first()
+    if (
+        unit is not None
+        and not DispatchingUnit.objects.visible_to(actor).filter(pk=unit.pk).exists()
+    ):
+        unit = None  # not the actor's to see: answered like a unit that does not exist
+    if unit is None and not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
+        raise ValidationError({"region": _("区划不存在或不在您的管辖范围内。")})
     if unit is None:
         missing = [
             label
@@ -515,24 +523,17 @@ def cadre_import_upsert(
     `values`: cadre fields (name, phone, political_status, unit, position, rank, region).
     `posting`: village, role (ROLES), start, planned_end. A cadre already serving on that
     team in that role is left as is; one serving elsewhere, or differently, is refused
-    (rotation, recall and the end of a term are workflows of their own). A cadre or region
-    outside the actor's scope is refused. Returns the cadre and "created", "updated" or
-    "unchanged".
+    (rotation, recall and the end of a term are workflows of their own). A cadre the actor
+    does not see is refused; a region or unit given must be in the actor's scope unless it is
+    the one the cadre already has (a cadre registered by the province and serving in the
+    county imports back from the county's export). Returns the cadre and "created",
+    "updated" or "unchanged".
     """
     try:
         number = validate_id_number(id_number)
     except ValidationError as exc:
         raise ValidationError({"id_number": exc.messages}) from None
     cadre = Cadre.objects.select_for_update().filter(id_hash=keyed_hash(number)).first()
-    region = values.get("region")
-    if region is not None and not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
-        raise ValidationError({"region": _("管理区划不存在或不在您的管辖范围内。")})
-    unit = values.get("unit")
-    if (
-        unit is not None
-        and not DispatchingUnit.objects.visible_to(actor).filter(pk=unit.pk).exists()
-    ):
-        raise ValidationError({"unit": _("工作单位不存在或不在您的管辖范围内。")})
     if cadre is not None and not Cadre.objects.visible_to(actor).filter(pk=cadre.pk).exists():
         raise ValidationError(
             {
@@ -540,6 +541,20 @@ def cadre_import_upsert(
                 % mask_id_number(number)
             }
         )
+    region = values.get("region")
+    if (
+        region is not None
+        and (cadre is None or region.pk != cadre.region_id)
+        and not Region.objects.visible_to(actor).filter(pk=region.pk).exists()
+    ):
+        raise ValidationError({"region": _("管理区划不存在或不在您的管辖范围内。")})
+    unit = values.get("unit")
+    if (
+        unit is not None
+        and (cadre is None or unit.pk != cadre.unit_id)
+        and not DispatchingUnit.objects.visible_to(actor).filter(pk=unit.pk).exists()
+    ):
+        raise ValidationError({"unit": _("工作单位不存在或不在您的管辖范围内。")})
     outcome = "unchanged"
     if cadre is None:
         missing = [

@@ -1,6 +1,7 @@
 """Exports of the big lists as jobs (DESIGN.md section 5: long work is a job).
 
-- `layouts`: the columns of each export profile (system and national-list layouts), data.
+- `layouts`: the columns of each export profile (system and national-list layouts, cadres,
+  units), data; the profiles that import back are made from the import layouts.
 - `filters`: which rows (the changelist's parameters), validated on request.
 - `xlsx`, `csv_writer`: the streaming writers.
 - `runner`: one export, from `visible_to(requester)` through a server-side cursor to a file.

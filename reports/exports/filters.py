@@ -1,4 +1,5 @@
-"""Which rows an export holds: the filters of the household and member changelists.
+"""Which rows an export holds: the filters of the household, member, cadre and dispatching
+unit changelists.
 
 The parameter names are the admin changelist's own (`status__code__exact`, `risk`, `q` …), so
 that the "导出 Excel" action hands the list's query string over as it is, and an API client
@@ -36,6 +37,16 @@ from households.codes import (
     SchoolStatus,
 )
 from households.models import Household, Member, Monitoring, ReportBand
+from teams.admin import CadreWarningFilter
+from teams.models import (
+    Assignment,
+    Cadre,
+    DispatchingUnit,
+    Gender,
+    PoliticalStatus,
+    UnitKind,
+    UnitLevel,
+)
 
 # Changelist parameters that say how the page looks, not which rows it holds.
 PAGE_PARAMETERS = frozenset({"o", "p", "all", "e", "_popup", "_to_field", "_changelist_filters"})
@@ -259,9 +270,74 @@ class MemberExportFilter(ExportFilterSet):
         return queryset
 
 
+class CadreExportFilter(ExportFilterSet):
+    unit__level__exact = django_filters.ChoiceFilter(
+        field_name="unit__level", choices=UnitLevel.choices, label=_("单位层级")
+    )
+    political_status__exact = django_filters.ChoiceFilter(
+        field_name="political_status", choices=PoliticalStatus.choices, label=_("政治面貌")
+    )
+    gender__exact = django_filters.ChoiceFilter(
+        field_name="gender", choices=Gender.choices, label=_("性别")
+    )
+    unit__id__exact = django_filters.NumberFilter(field_name="unit_id", label=_("工作单位"))
+    warning = django_filters.ChoiceFilter(
+        choices=[(key, label) for key, (label, _q) in CadreWarningFilter.options.items()],
+        method="filter_warning",
+        label=_("预警"),
+    )
+    q = django_filters.CharFilter(method="filter_search", label=_("搜索"), max_length=64)
+    id_hash = HashFilter(field_name="id_hash", label=_("身份证号"))
+    phone_hash = HashFilter(field_name="phone_hash", label=_("手机号"))
+
+    class Meta:
+        model = Cadre
+        fields: list[str] = []
+
+    def filter_warning(self, queryset, name, value):
+        """The cadre list's 预警 filter, on the same derived warnings."""
+        return queryset.with_warnings().filter(**CadreWarningFilter.options[value][1])
+
+    def filter_search(self, queryset, name, value):
+        """The admin's cadre search: each word in the name, the unit's name or the name of a
+        village the cadre serves or served in."""
+        for word in _search_words(value):
+            served = Assignment.objects.filter(
+                cadre=OuterRef("pk"), team__village__name__icontains=word
+            )
+            queryset = queryset.filter(
+                Q(name__icontains=word) | Q(unit__name__icontains=word) | Exists(served)
+            )
+        return queryset
+
+
+class UnitExportFilter(ExportFilterSet):
+    level__exact = django_filters.ChoiceFilter(
+        field_name="level", choices=UnitLevel.choices, label=_("单位层级")
+    )
+    kind__exact = django_filters.ChoiceFilter(
+        field_name="kind", choices=UnitKind.choices, label=_("单位类型")
+    )
+    q = django_filters.CharFilter(method="filter_search", label=_("搜索"), max_length=64)
+
+    class Meta:
+        model = DispatchingUnit
+        fields: list[str] = []
+
+    def filter_search(self, queryset, name, value):
+        """The admin's unit search: each word in the name or the principal leader's name."""
+        for word in _search_words(value):
+            queryset = queryset.filter(
+                Q(name__icontains=word) | Q(principal_leader__icontains=word)
+            )
+        return queryset
+
+
 FILTERSETS: dict[str, type[ExportFilterSet]] = {
     "household": HouseholdExportFilter,
     "member": MemberExportFilter,
+    "cadre": CadreExportFilter,
+    "unit": UnitExportFilter,
 }
 
 
@@ -269,7 +345,9 @@ def clean_filters(entity: str, data: dict[str, Any], *, user: Any) -> dict[str, 
     """The canonical filters of a request (validated; empty values dropped), or a
     ValidationError in Chinese naming the parameter."""
     filterset_class = FILTERSETS[entity]
-    data = protect_search({k: v for k, v in data.items() if k not in PAGE_PARAMETERS})
+    data = {k: v for k, v in data.items() if k not in PAGE_PARAMETERS}
+    if "id_hash" in filterset_class.base_filters:  # lists searched by ID number or phone
+        data = protect_search(data)
     unknown = sorted(set(data) - filterset_class.parameter_names())
     if unknown:
         raise ValidationError(

@@ -1,15 +1,24 @@
-"""Export profiles: the columns of the household and member lists, in the system's own layout
-and in the national list's layout (已脱贫人口名单 / 监测对象, domain.md section 3).
+"""Export profiles: the household and member lists in the system's own layout and in the
+national list's layout (已脱贫人口名单 / 监测对象, domain.md section 3), and the roster of
+cadres (with their postings) and dispatching units.
 
 Every column is data: its header, where its value comes from (`source`: a field path or a
 relation the layout joins in SQL), its cell kind, and how a stored code becomes what is
 shown (`choices`, `yes_no`, `many`). ID numbers and phones are marked `personal`: masked
-unless the export is allowed full values. The imports (`reports/imports`) read the same
-definitions, so a file exported here re-imports with the same headers and codes.
+unless the export is allowed full values.
+
+The profiles that are read back by an import — member_system, member_national, cadres and
+units — are not defined here: their columns are the import layouts' (`reports.imports.layouts`,
+`imports=` below names the layout), turned into export columns by `from_import()`. So they
+write the headers, labels and code values the import reads, and an export with full values,
+edited, imports back (README, "Excel imports"). A masked export cannot: the import refuses
+its masked ID numbers and phones row by row. The household lists (one row per household,
+with incomes, monitoring and the serving cadre) are for reading and reporting only.
 
 The rows are read as `.values_list()` tuples from one SQL statement per export: the head of a
-household, its serving cadre, its latest monitoring and its incomes are LEFT JOINs
-(`FilteredRelation`), the member count a correlated count; nothing is queried per row.
+household, its serving cadre, its latest monitoring, its incomes and a cadre's active
+posting are LEFT JOINs (`FilteredRelation`), the member count a correlated count; nothing is
+queried per row.
 
 Columns the system does not record are kept in the national layout (so that the file has the
 national list's shape) and left empty: 自然村 and 人编号 (the national system's own person
@@ -31,6 +40,7 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
+    Value,
     When,
 )
 from django.db.models.functions import Coalesce
@@ -43,34 +53,20 @@ from common.people import mask_id_number, mask_phone
 from households.codes import (
     CardColour,
     Cause,
-    DisabilityGrade,
-    Education,
-    EthnicityChoices,
-    Health,
     HouseholdType,
     HousingGrade,
     IdentificationStandard,
-    Labour,
     MonitoringCategory,
     Relation,
-    SchoolStatus,
 )
 from households.models import Member, Monitoring
+from reports.imports import layouts as imports
+from reports.imports.layouts import DANGEROUS_HOUSE, RISK_ELIMINATED
+from teams.models import AssignmentStatus
 
 from .xlsx import CellKind, SheetColumn
 
 TEXT, NUMBER, DATE, DATETIME = CellKind.TEXT, CellKind.NUMBER, CellKind.DATE, CellKind.DATETIME
-
-SEX = [("M", _("男")), ("F", _("女"))]
-# 风险是否消除: the latest monitoring's status.
-RISK_ELIMINATED = [(Monitoring.Status.MONITORING, _("否")), (Monitoring.Status.ELIMINATED, _("是"))]
-# 危房户: housing graded C or D (两不愁三保障: A/B safe, C/D must be renovated).
-DANGEROUS_HOUSE = [
-    (HousingGrade.A, _("否")),
-    (HousingGrade.B, _("否")),
-    (HousingGrade.C, _("是")),
-    (HousingGrade.D, _("是")),
-]
 
 
 @dataclass(frozen=True)
@@ -94,12 +90,13 @@ class Column:
 class Layout:
     key: str
     title: str | Promise
-    entity: str  # "household" or "member": which rows, which filters
+    entity: str  # "household", "member", "cadre" or "unit": which rows, which filters
     columns: tuple[Column, ...]
     relations: Callable[[int], dict[str, Any]]  # the joins and annotations, for an income year
     order_by: tuple[Any, ...]
     sheet_title: str | Promise = ""
     description: str | Promise = ""
+    imports: str = ""  # the import layout that reads this export back ("" for none)
     personal_columns: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -177,6 +174,28 @@ def household_relations(year: int) -> dict[str, Any]:
     }
 
 
+def cadre_relations(year: int) -> dict[str, Any]:
+    """A cadre's active posting (at most one: assignment_one_active_per_cadre) and the role
+    held there, as the import names it (队长兼第一书记, 队长, 第一书记, 队员)."""
+    posting = "x_posting__"
+    return {
+        "x_posting": FilteredRelation(
+            "assignments", condition=Q(assignments__status=AssignmentStatus.ACTIVE)
+        ),
+        "x_role": Case(
+            When(**{f"{posting}id__isnull": True}, then=Value("")),
+            When(
+                **{f"{posting}is_leader": True, f"{posting}is_first_secretary": True},
+                then=Value("leader_secretary"),
+            ),
+            When(**{f"{posting}is_leader": True}, then=Value("leader")),
+            When(**{f"{posting}is_first_secretary": True}, then=Value("secretary")),
+            default=Value("member"),
+            output_field=models.CharField(),
+        ),
+    }
+
+
 def member_relations(year: int) -> dict[str, Any]:
     return {
         "x_monitoring": FilteredRelation(
@@ -235,12 +254,15 @@ HOUSEHOLD_SYSTEM = Layout(
     key="household_system",
     title=_("帮扶户名单（系统格式）"),
     sheet_title=_("帮扶户"),
-    description=_("系统的全部户信息，可按原样导回。"),
+    description=_(
+        "每户一行，含收入、监测和帮扶责任人，供查看和报送；不能导入（导入需每人一行："
+        "请导出“家庭成员名单（系统格式）”）。"
+    ),
     entity="household",
     columns=(
         Column("household_code", _("户编号"), "code", width=18),
         *_place(""),
-        Column("village_code", _("村区划代码"), "village__code", width=14),
+        Column("village_code", _("行政村代码"), "village__code", width=14),
         Column("head_name", _("户主姓名"), "head_name", width=10),
         Column(
             "head_id_number", _("户主身份证号"), "x_head__id_number", personal="id_number", width=20
@@ -307,107 +329,115 @@ HOUSEHOLD_NATIONAL = Layout(
 
 _HEAD_FIRST = Case(When(relation=Relation.HEAD, then=0), default=1)
 
+
+def from_import(layout: imports.Layout) -> tuple[Column, ...]:
+    """The export columns of an import layout: the same headers, in the same order, with
+    codes written as the labels the import reads back (是/否 for yes/no, 危房户 from the
+    housing grade), ID numbers and phones personal (masked unless full values are allowed)."""
+    return tuple(_exported(column, n) for n, column in enumerate(layout.columns))
+
+
+def _exported(column: imports.Column, n: int) -> Column:
+    kind = {
+        "date": DATE,
+        "datetime": DATETIME,
+        "year": NUMBER,
+        "int": NUMBER,
+        "number": NUMBER,
+    }.get(column.kind, TEXT)
+    key = column.source.replace("__", "_") or f"{column.special}_{n}"
+    options: dict[str, Any] = {}
+    if column.kind in ("code", "codes", "role"):
+        options = {"choices": column.choices, "many": column.kind == "codes"}
+    elif column.kind == "danger":
+        options = {"choices": DANGEROUS_HOUSE}
+    elif column.kind == "bool":
+        options = {"yes_no": True}
+    elif column.kind in ("id_number", "phone"):
+        options = {"personal": column.kind}
+    if column.special == "row_number":
+        kind = NUMBER
+    elif column.special == "data_date":
+        kind = DATE
+    return Column(
+        key,
+        column.header,
+        column.source,
+        kind,
+        special=column.special,
+        width=column.width,
+        **options,
+    )
+
+
+_MEMBER_ORDER = ("household__code", _HEAD_FIRST, "birth_date", "id")
+
 MEMBER_SYSTEM = Layout(
     key="member_system",
     title=_("家庭成员名单（系统格式）"),
     sheet_title=_("家庭成员"),
-    description=_("系统的全部成员信息，可按原样导回。"),
-    entity="member",
-    columns=(
-        Column("household_code", _("户编号"), "household__code", width=18),
-        *_place("household__"),
-        Column("head_name", _("户主姓名"), "household__head_name", width=10),
-        Column("name", _("姓名"), "name", width=10),
-        Column("id_number", _("身份证号"), "id_number", personal="id_number", width=20),
-        Column("sex", _("性别"), "sex", choices=SEX, width=6),
-        Column("birth_date", _("出生日期"), "birth_date", DATE),
-        Column("relation", _("与户主关系"), "relation", choices=Relation.choices, width=10),
-        Column("ethnicity", _("民族"), "ethnicity", choices=EthnicityChoices, width=8),
-        Column("education", _("文化程度"), "education", choices=Education.choices),
-        Column("school_status", _("在校生状况"), "school_status", choices=SchoolStatus.choices),
-        Column("health", _("健康状况"), "health", choices=Health.choices),
-        Column(
-            "disability_grade",
-            _("残疾等级"),
-            "disability_grade",
-            choices=DisabilityGrade.choices,
-            width=8,
-        ),
-        Column("labour", _("劳动能力"), "labour", choices=Labour.choices, width=16),
-        Column("migrant_months", _("务工时间（月）"), "migrant_months", NUMBER, width=10),
-        Column("medical_insured", _("参加城乡居民基本医疗保险"), "medical_insured", yes_no=True),
-        Column(
-            "serious_illness_insured", _("参加大病保险"), "serious_illness_insured", yes_no=True
-        ),
-        Column("pension_insured", _("参加城乡居民基本养老保险"), "pension_insured", yes_no=True),
-        Column("phone", _("联系电话"), "phone", personal="phone", width=14),
-        Column("joined_on", _("入户日期"), "joined_on", DATE),
-        Column("left_on", _("离户日期"), "left_on", DATE),
-        Column("left_reason", _("离户原因"), "left_reason"),
-        Column("household_status", _("户状态"), "household__status__name", width=10),
-        Column("updated_at", _("更新时间"), "updated_at", DATETIME, width=20),
+    description=_(
+        "每人一行，含户的各项；不脱敏导出的文件修改后可按原样导回"
+        "（导入“帮扶户及家庭成员（系统格式）”）。"
     ),
+    entity="member",
+    columns=from_import(imports.HOUSEHOLDS_SYSTEM),
     relations=lambda year: {},
-    order_by=("household__code", _HEAD_FIRST, "birth_date", "id"),
+    order_by=_MEMBER_ORDER,
+    imports=imports.HOUSEHOLDS_SYSTEM.key,
 )
 
 MEMBER_NATIONAL = Layout(
     key="member_national",
     title=_("人口名单（国家系统格式）"),
     sheet_title=_("人口名单"),
-    description=_("按“已脱贫人口名单”的列：户编号、人编号、姓名、证件号码……风险消除时间。"),
-    entity="member",
-    columns=(
-        *_national_place("household__"),
-        Column("household_code", _("户编号"), "household__code", width=18),
-        Column("person_code", _("人编号"), special="blank", width=12),
-        Column("name", _("姓名"), "name", width=10),
-        Column("id_number", _("证件号码"), "id_number", personal="id_number", width=20),
-        Column("members", _("人数"), "x_members", NUMBER, width=8),
-        Column("relation", _("与户主关系"), "relation", choices=Relation.choices, width=10),
-        Column("ethnicity", _("民族"), "ethnicity", choices=EthnicityChoices, width=8),
-        Column("education", _("文化程度"), "education", choices=Education.choices),
-        Column("school_status", _("在校生状况"), "school_status", choices=SchoolStatus.choices),
-        Column("health", _("健康状况"), "health", choices=Health.choices),
-        Column("labour", _("劳动技能"), "labour", choices=Labour.choices, width=16),
-        Column("migrant_months", _("务工时间（月）"), "migrant_months", NUMBER, width=10),
-        Column(
-            "serious_illness_insured",
-            _("是否参加大病保险"),
-            "serious_illness_insured",
-            yes_no=True,
-        ),
-        Column("main_cause", _("致贫原因1"), "household__main_cause", choices=Cause.choices),
-        Column(
-            "dangerous_house",
-            _("危房户"),
-            "household__housing_grade",
-            choices=DANGEROUS_HOUSE,
-            width=8,
-        ),
-        Column("safe_water", _("是否解决安全饮用水"), "household__safe_water", yes_no=True),
-        Column("per_capita", _("人均纯收入"), "x_year__per_capita", NUMBER, width=12),
-        Column("household_phone", _("户联系电话"), "household__phone", personal="phone", width=14),
-        Column("phone", _("人联系电话"), "phone", personal="phone", width=14),
-        Column(
-            "year_identified", _("首次识别时间"), "household__year_identified", NUMBER, width=12
-        ),
-        Column("joined_on", _("人员识别时间"), "joined_on", DATE),
-        Column(
-            "household_type",
-            _("户类型"),
-            "household__household_type",
-            choices=HouseholdType.choices,
-        ),
-        *_monitoring_columns(national=True),
+    description=_(
+        "按“已脱贫人口名单”的列：户编号、人编号、姓名、证件号码……风险消除时间；只含在册成员且不脱敏"
+        "导出的文件修改后可按原样导回（导入“帮扶户及家庭成员（全国系统已脱贫人口名单格式）”）。"
     ),
+    entity="member",
+    columns=from_import(imports.HOUSEHOLDS_NATIONAL),
     relations=member_relations,
-    order_by=("household__code", _HEAD_FIRST, "birth_date", "id"),
+    order_by=_MEMBER_ORDER,
+    imports=imports.HOUSEHOLDS_NATIONAL.key,
+)
+
+CADRES = Layout(
+    key="cadres",
+    title=_("干部及驻村任职"),
+    sheet_title=_("干部"),
+    description=_(
+        "每名干部一行，含在岗驻村任职；不脱敏导出的文件修改后可按原样导回（导入“干部及驻村任职”）。"
+    ),
+    entity="cadre",
+    columns=from_import(imports.CADRES),
+    relations=cadre_relations,
+    order_by=("name", "id"),
+    imports=imports.CADRES.key,
+)
+
+UNITS = Layout(
+    key="units",
+    title=_("派出单位"),
+    sheet_title=_("派出单位"),
+    description=_("每个单位一行；不脱敏导出的文件修改后可按原样导回（导入“派出单位”）。"),
+    entity="unit",
+    columns=from_import(imports.UNITS),
+    relations=lambda year: {},
+    order_by=("region__code", "name", "id"),
+    imports=imports.UNITS.key,
 )
 
 LAYOUTS: dict[str, Layout] = {
     layout.key: layout
-    for layout in (HOUSEHOLD_SYSTEM, HOUSEHOLD_NATIONAL, MEMBER_SYSTEM, MEMBER_NATIONAL)
+    for layout in (
+        HOUSEHOLD_SYSTEM,
+        HOUSEHOLD_NATIONAL,
+        MEMBER_SYSTEM,
+        MEMBER_NATIONAL,
+        CADRES,
+        UNITS,
+    )
 }
 PROFILE_CHOICES = [(key, layout.title) for key, layout in LAYOUTS.items()]
 

@@ -21,6 +21,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from households.selectors import household_list, member_list
+from teams.selectors import cadre_list, unit_list
 
 from .csv_writer import CsvStreamWriter
 from .filters import apply_filters
@@ -31,11 +32,16 @@ PROGRESS_SECONDS = 1.0
 
 
 def base_queryset(entity: str, user: Any):
-    """The rows a user may export: the households selectors, from `visible_to(user)`."""
+    """The rows a user may export: the households and roster selectors, from
+    `visible_to(user)`."""
     if entity == "household":
         return household_list(user=user, with_risk=False)
     if entity == "member":
         return member_list(user=user)
+    if entity == "cadre":
+        return cadre_list(user=user, with_warnings=False)
+    if entity == "unit":
+        return unit_list(user=user)
     raise ValueError(entity)
 
 

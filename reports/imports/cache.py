@@ -22,7 +22,7 @@ from .layouts import Layout
 from .sheets import Header, Problem, Ref
 from .xlsx import SheetInfo
 
-VERSION = 1
+VERSION = 2  # 2: a member's 离户日期
 
 
 def _plain(value: Any) -> Any:
@@ -78,6 +78,7 @@ def dump(parsed: Parsed, target: BinaryIO, *, layout: Layout, sha256: str) -> No
                         m.id_number,
                         [_plain(v) for v in m.values],
                         m.incomplete,
+                        _plain(m.left_on),
                     ]
                     for m in group.members
                 ],
@@ -120,7 +121,7 @@ def load(source: BinaryIO, *, layout: Layout, sha256: str, member_fields: tuple[
                 if key in dates and value is not None:
                     value = dt.date.fromisoformat(value)
                 group.values[key] = (value, Ref(sheets[where[0]], where[1]) if where else first)
-            for s, r, number, member_values, incomplete in members:
+            for s, r, number, member_values, incomplete, left_on in members:
                 for i in date_at:
                     if member_values[i] is not None:
                         member_values[i] = dt.date.fromisoformat(member_values[i])
@@ -130,6 +131,7 @@ def load(source: BinaryIO, *, layout: Layout, sha256: str, member_fields: tuple[
                         id_number=number,
                         values=tuple([NOT_GIVEN if v is None else v for v in member_values]),
                         incomplete=incomplete,
+                        left_on=dt.date.fromisoformat(left_on) if left_on else None,
                     )
                 )
             groups[code] = group

@@ -5,8 +5,10 @@ Cleaning before anything else: full-width digits, letters and punctuation to hal
 characters of a Chinese name), a lower-case x in an ID number made upper-case.
 
 Refused here, each with a message saying how to fix the column: an ID number, phone or
-户编号 stored as a number (Excel keeps 15 digits and drops the leading zeros), a formula in a
-data column, an error value (#N/A), a code outside its list, a date or number that is not one.
+户编号 stored as a number (Excel keeps 15 digits and drops the leading zeros), an ID number or
+phone masked with * (a file exported without full values: importing it would write the
+masks), a formula in a data column, an error value (#N/A), a code outside its list, a date or
+number that is not one.
 Everything a model or service decides (the ID check digit, phone format, ranges) is left to
 the services.
 """
@@ -144,6 +146,13 @@ class Converter:
         text = normalize_id_number(cell_text(cell)).lstrip("'")
         if _SCIENTIFIC.match(text):
             raise self._numeric(_("身份证号"))
+        if "*" in text:
+            raise CellProblemError(
+                _(
+                    "身份证号已脱敏（含*），请用完整导出的文件导入（导出时勾选“含完整证件号码和电话”）。"
+                ),
+                "masked",
+            )
         return text or BLANK
 
     def _phone(self, cell: Cell) -> Any:
@@ -152,6 +161,15 @@ class Converter:
         text = normalize_phone(cell_text(cell)).lstrip("'")
         if _SCIENTIFIC.match(text):
             raise self._numeric(_("电话号码"))
+        if "*" in text:
+            raise CellProblemError(
+                _(
+                    "电话号码已脱敏（含*），请用完整导出的文件导入；"
+                    "不修改电话时也可清空“%s”列（空白表示保持不变）。"
+                )
+                % self.header,
+                "masked",
+            )
         return text or BLANK
 
     def _key(self, cell: Cell) -> Any:

@@ -20,13 +20,15 @@ from households.services import NOT_GIVEN, HouseholdImport, HouseholdRow, Member
 from villages.models import Village
 
 from .cells import BLANK
-from .layouts import HOUSEHOLD, MEMBER, Layout, header_text
+from .layouts import DANGEROUS_GRADES, HOUSEHOLD, MEMBER, SAFE_GRADES, Layout, header_text
 from .sheets import Header, LayoutReader, Problem, Ref
 from .xlsx import Workbook
 
 # Importer-only keys of a households layout: they locate the village, they fill no field.
 LOCATING = ("village_code", "county_name", "township_name", "village_name")
-DANGEROUS, SAFE = ("C", "D"), ("A", "B")
+# A member's 离户日期 fills no field either: it marks the row of a former member (exports of
+# the member list hold them), which the service checks against the stored departure.
+LEFT_ON = "left_on"
 
 
 @dataclass
@@ -75,7 +77,9 @@ class HouseholdsImporter:
             if c.imported and c.level == HOUSEHOLD and c.key not in (*LOCATING, "code")
         )
         self.member_fields = tuple(
-            c.key for c in self.columns if c.imported and c.level == MEMBER and c.key != "id_number"
+            c.key
+            for c in self.columns
+            if c.imported and c.level == MEMBER and c.key not in ("id_number", LEFT_ON)
         )
         self.headers: list[Header] = []
 
@@ -131,6 +135,7 @@ class HouseholdsImporter:
             if c.imported and c.level == HOUSEHOLD and c.key != "code"
         ]
         member_at = [self.index[(key, MEMBER)] for key in self.member_fields]
+        left_at = self.index.get((LEFT_ON, MEMBER))
         group = None
         for count, row in enumerate(reader.rows(), 1):
             if count % 5000 == 0:
@@ -161,6 +166,7 @@ class HouseholdsImporter:
                     )
                 group.problems = True
                 continue
+            left_on = values[left_at] if left_at is not None else BLANK
             group.members.append(
                 MemberRow(
                     ref=row.ref,
@@ -169,6 +175,7 @@ class HouseholdsImporter:
                         [NOT_GIVEN if values[i] is BLANK else values[i] for i in member_at]
                     ),
                     incomplete=bool(row.problems),
+                    left_on=None if left_on is BLANK else left_on,
                 )
             )
         return groups
@@ -371,5 +378,5 @@ def _grade(dangerous: bool, stored: str | None) -> str:
     """危房户 against the housing grade: 是 = C/D, 否 = A/B; a stored grade of the same kind
     stays as it is."""
     if dangerous:
-        return stored if stored in DANGEROUS else "C"
-    return stored if stored in SAFE else "A"
+        return stored if stored in DANGEROUS_GRADES else "C"
+    return stored if stored in SAFE_GRADES else "A"

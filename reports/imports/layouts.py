@@ -1,18 +1,24 @@
-"""The columns of every import (and export) layout, in one place.
+"""The columns of every import layout and of the exports that round-trip with it, in one place.
 
 A layout is what a workbook's sheet looks like: its columns in order, each with the header
 written in templates and exports, the other headers accepted on import, the kind of value,
 and the field it fills. Headers of the system's own layout are the model fields' names; the
-national list's layout uses the columns of 已脱贫人口名单 (domain.md section 3). Exports
-write the same columns (`source` says where a column's value comes from), so export → edit →
-import round-trips.
+national list's layout uses the columns of 已脱贫人口名单 (domain.md section 3).
+
+The export profiles member_system, member_national, cadres and units are made from these
+columns (`reports.exports.layouts`): `source` is where an export reads a column's value (a
+field path from the exported row — a Member, a Cadre, a DispatchingUnit — or a join the
+export layout adds), so an export writes exactly the headers and labels the import reads,
+and export → edit → import round-trips. Columns with `key` "" are written by exports (and
+templates, unless `template` is False) and never imported.
 
 Kinds of cell: text, name (a person's name: spaces between Chinese characters dropped),
 code (one of a code list: the label, the code itself or a synonym), codes (several, separated
 by 、 , ; or spaces), bool (是/否), date, year, int, id_number, phone, region_code (12 digits),
 key (a code like 户编号, never a number Excel may round), status (a household status by its
 name: statuses are data), role (队长/第一书记/队员), danger (危房户 是/否 against the housing
-grade), unit (a dispatching unit by name).
+grade), unit (a dispatching unit by name). Columns that are only exported may also be
+number (an amount) or datetime.
 """
 
 from dataclasses import dataclass, field
@@ -28,10 +34,11 @@ from households.codes import (
     EthnicityChoices,
     HouseholdType,
     HousingGrade,
+    MonitoringCategory,
     Relation,
     SchoolStatus,
 )
-from households.models import Household, Member
+from households.models import Household, Member, Monitoring
 from teams.models import Cadre, DispatchingUnit
 
 HOUSEHOLD, MEMBER, ROW = "household", "member", "row"
@@ -47,7 +54,9 @@ class Column:
     choices: tuple[tuple[str, Any], ...] = ()
     synonyms: dict[str, str] = field(default_factory=dict)  # other cell texts for a code
     aliases: tuple[Any, ...] = ()  # other headers accepted on import
-    source: str = ""  # export: where the value comes from ("household.code", "village.name")
+    source: str = ""  # export: the field path of the value from the exported row
+    special: str = ""  # export: "row_number" (序号), "data_date" (数据日期), "blank" (not kept)
+    template: bool = True  # written in the downloadable template
     width: int = 12
     note: Any = ""  # shown as the header cell's comment in templates
 
@@ -79,7 +88,8 @@ def _choices(cls: type[models.TextChoices] | list) -> tuple[tuple[str, Any], ...
 
 
 def _field(model: type[models.Model], name: str, **kwargs: Any) -> Column:
-    """A column derived from a model field: its verbose name as header, its choices."""
+    """A column derived from a model field: its verbose name as header, its choices; an
+    export reads it from the field of the same name (unless `source` says otherwise)."""
     f = model._meta.get_field(name)
     kind = kwargs.pop("kind", None)
     if kind is None:
@@ -87,6 +97,7 @@ def _field(model: type[models.Model], name: str, **kwargs: Any) -> Column:
         kind = {
             "BooleanField": "bool",
             "DateField": "date",
+            "DateTimeField": "datetime",
             "PositiveSmallIntegerField": "int",
             "ArrayField": "codes",
         }.get(internal, "code" if f.choices else "text")
@@ -95,7 +106,16 @@ def _field(model: type[models.Model], name: str, **kwargs: Any) -> Column:
         base = getattr(f, "base_field", None)
         choices = tuple((base or f).choices or ())
     kwargs.setdefault("header", f.verbose_name)
-    return Column(key=name, kind=kind, choices=tuple(choices), **kwargs)
+    kwargs.setdefault("source", name)
+    kwargs.setdefault("key", name)
+    return Column(kind=kind, choices=tuple(choices), **kwargs)
+
+
+def _shown(model: type[models.Model], name: str, **kwargs: Any) -> Column:
+    """A model field that exports write beside the imported columns, for reading only: it is
+    derived (性别 and 出生日期 from the ID number, 户主姓名 from the members), kept by the
+    system, or changed by a workflow of its own. Never imported, not in the templates."""
+    return _field(model, name, key="", template=False, **kwargs)
 
 
 YES_NO = "是/否"
@@ -161,14 +181,26 @@ def _member(name: str, **kwargs: Any) -> Column:
 
 
 def _household(name: str, **kwargs: Any) -> Column:
+    kwargs.setdefault("source", f"household__{name}")
     return _field(Household, name, level=HOUSEHOLD, **kwargs)
 
+
+# 风险是否消除: the latest monitoring's status (exports; never imported).
+RISK_ELIMINATED = ((Monitoring.Status.MONITORING, _("否")), (Monitoring.Status.ELIMINATED, _("是")))
+# 危房户: housing graded C or D (两不愁三保障: A/B safe, C/D must be renovated).
+DANGEROUS_GRADES, SAFE_GRADES = ("C", "D"), ("A", "B")
+DANGEROUS_HOUSE = tuple(
+    (grade, _("是") if grade in DANGEROUS_GRADES else _("否")) for grade in HousingGrade.values
+)
 
 ID_NOTE = _("18位身份证号；请保持“文本”格式，不要让 Excel 存成数字。")
 PHONE_NOTE = _("手机号11位；固定电话带区号，如 0351-1234567。")
 EMPTY_RULES = _(
     "空白单元格：可以为空的项（帮扶卡、残疾等级、脱贫年份等）表示“无”；其他项表示保持系统中的值不变"
     "（新建时用默认值）；身份证号和电话为空时不修改。"
+)
+LEFT_NOTE = _(
+    "已离户成员的行（填有离户日期）与系统中的离户记录一致时保持不变；离户、重新入户请在系统中办理。"
 )
 
 HOUSEHOLDS_SYSTEM = Layout(
@@ -183,85 +215,78 @@ HOUSEHOLDS_SYSTEM = Layout(
             kind="region_code",
             level=HOUSEHOLD,
             required=True,
-            source="village.code",
+            aliases=(_("村区划代码"),),
+            source="household__village__code",
             note=_("12位统计用区划代码。"),
+            width=14,
         ),
-        Column("", _("乡镇"), source="township.name"),
-        Column("", _("行政村"), source="village.name"),
-        _household("code", kind="key", required=True, source="household.code", width=20),
+        Column("", _("县"), source="household__village__township__parent__name", template=False),
+        Column("", _("乡镇"), source="household__village__township__name"),
+        Column("", _("行政村"), source="household__village__name"),
+        _household("code", kind="key", required=True, width=20),
+        _shown(Household, "head_name", source="household__head_name", width=10),
         Column(
             "status",
             _("户状态"),
             kind="status",
             level=HOUSEHOLD,
             required=True,
-            source="household.status",
+            source="household__status__name",
+            width=10,
         ),
-        _household("household_type", source="household.household_type"),
-        _household("standard", source="household.standard"),
-        _household(
-            "main_cause", required=True, synonyms=CAUSE_SYNONYMS, source="household.main_cause"
-        ),
-        _household("other_causes", synonyms=CAUSE_SYNONYMS, source="household.other_causes"),
-        _household(
-            "year_identified", kind="year", required=True, source="household.year_identified"
-        ),
-        _household("year_lifted", kind="year", source="household.year_lifted"),
-        _household("card_colour", source="household.card_colour"),
-        _household("food_clothing_secure", source="household.food_clothing_secure"),
-        _household("education_secure", source="household.education_secure"),
-        _household("medical_secure", source="household.medical_secure"),
-        _household("housing_grade", synonyms=HOUSING_SYNONYMS, source="household.housing_grade"),
-        _household("safe_water", source="household.safe_water"),
-        _household("relocated", source="household.relocated"),
-        _household("relocation_year", kind="year", source="household.relocation_year"),
-        _household("phone", kind="phone", source="household.phone", note=PHONE_NOTE, width=16),
-        _member("name", kind="name", required=True, source="member.name"),
+        _household("household_type"),
+        _household("standard"),
+        _household("main_cause", required=True, synonyms=CAUSE_SYNONYMS),
+        _household("other_causes", synonyms=CAUSE_SYNONYMS),
+        _household("year_identified", kind="year", required=True, width=10),
+        _household("year_lifted", kind="year", width=10),
+        _household("card_colour", width=8),
+        _household("food_clothing_secure"),
+        _household("education_secure"),
+        _household("medical_secure"),
+        _household("housing_grade", synonyms=HOUSING_SYNONYMS),
+        _household("safe_water"),
+        _household("relocated"),
+        _household("relocation_year", kind="year", width=10),
+        _household("phone", kind="phone", note=PHONE_NOTE, width=16),
+        _member("name", kind="name", required=True, width=10),
         _member(
             "id_number",
             kind="id_number",
             required=True,
             aliases=(_("身份证号码"), _("证件号码"), _("公民身份号码")),
-            source="member.id_number",
             note=ID_NOTE,
             width=22,
         ),
-        _member("relation", required=True, synonyms=RELATION_SYNONYMS, source="member.relation"),
-        _member(
-            "phone",
-            kind="phone",
-            aliases=(_("人联系电话"),),
-            source="member.phone",
-            note=PHONE_NOTE,
-            width=16,
-        ),
+        _shown(Member, "sex", width=6),
+        _shown(Member, "birth_date"),
+        _member("relation", required=True, synonyms=RELATION_SYNONYMS, width=10),
+        _member("phone", kind="phone", aliases=(_("人联系电话"),), note=PHONE_NOTE, width=16),
         _member(
             "ethnicity",
             choices=_choices(EthnicityChoices),
             synonyms=ETHNICITY_SYNONYMS,
-            source="member.ethnicity",
+            width=8,
         ),
-        _member("education", source="member.education"),
-        _member("school_status", synonyms=SCHOOL_SYNONYMS, source="member.school_status"),
-        _member("health", source="member.health"),
+        _member("education"),
+        _member("school_status", synonyms=SCHOOL_SYNONYMS),
+        _member("health"),
         _member(
             "disability_grade",
             choices=_choices(DisabilityGrade),
             synonyms=DISABILITY_SYNONYMS,
-            source="member.disability_grade",
+            width=8,
         ),
-        _member("labour", aliases=(_("劳动技能"),), source="member.labour"),
-        _member("migrant_months", source="member.migrant_months"),
-        _member("medical_insured", source="member.medical_insured"),
-        _member(
-            "serious_illness_insured",
-            aliases=(_("是否参加大病保险"),),
-            source="member.serious_illness_insured",
-        ),
-        _member("pension_insured", source="member.pension_insured"),
-        _member(
-            "joined_on", required=True, aliases=(_("人员识别时间"),), source="member.joined_on"
-        ),
+        _member("labour", aliases=(_("劳动技能"),), width=16),
+        _member("migrant_months", width=10),
+        _member("medical_insured"),
+        _member("serious_illness_insured", aliases=(_("是否参加大病保险"),)),
+        _member("pension_insured"),
+        _member("joined_on", required=True, aliases=(_("人员识别时间"),)),
+        # Read, never written: a row with a 离户日期 is a former member's (see LEFT_NOTE).
+        _member("left_on", template=False, note=LEFT_NOTE),
+        _shown(Member, "left_reason"),
+        _shown(Member, "updated_at", width=20),
     ),
     notes=(
         _(
@@ -272,6 +297,11 @@ HOUSEHOLDS_SYSTEM = Layout(
         ),
         EMPTY_RULES,
         _("标 * 的列必须有；代码列请从下拉列表中选择。"),
+        _(
+            "“家庭成员名单（系统格式）”不脱敏导出的文件可修改后按原样导入；"
+            "县、户主姓名、性别、出生日期、离户原因、更新时间各列仅供核对，不导入。"
+        ),
+        LEFT_NOTE,
     ),
 )
 
@@ -286,45 +316,60 @@ HOUSEHOLDS_NATIONAL = Layout(
     sheet=_("已脱贫人口名单"),
     default_status="lifted",
     columns=(
-        Column("", _("序号"), source="row.number", width=8),
-        Column("", _("数据日期"), source="row.date"),
-        Column("county_name", _("县(市、区、旗)"), level=HOUSEHOLD, source="county.name"),
+        Column("", _("序号"), kind="int", special="row_number", width=8),
+        Column("", _("数据日期"), kind="date", special="data_date"),
         Column(
-            "township_name", _("乡(镇)"), level=HOUSEHOLD, required=True, source="township.name"
+            "county_name",
+            _("县(市、区、旗)"),
+            level=HOUSEHOLD,
+            source="household__village__township__parent__name",
         ),
-        Column("village_name", _("行政村"), level=HOUSEHOLD, required=True, source="village.name"),
-        Column("", _("自然村"), source=""),
-        _household("code", kind="key", required=True, source="household.code", width=20),
-        Column("", _("人编号"), source=""),
-        _member("name", kind="name", header=_("姓名"), required=True, source="member.name"),
+        Column(
+            "township_name",
+            _("乡(镇)"),
+            level=HOUSEHOLD,
+            required=True,
+            source="household__village__township__name",
+        ),
+        Column(
+            "village_name",
+            _("行政村"),
+            level=HOUSEHOLD,
+            required=True,
+            source="household__village__name",
+        ),
+        # Not recorded in the system: kept for the national list's shape, left empty.
+        Column("", _("自然村"), special="blank", template=False),
+        _household("code", kind="key", required=True, width=20),
+        # The national system's own person number; the system knows a person by the ID number.
+        Column("", _("人编号"), special="blank", template=False),
+        _member("name", kind="name", header=_("姓名"), required=True, width=10),
         _member(
             "id_number",
             kind="id_number",
             header=_("证件号码"),
             required=True,
             aliases=(_("身份证号"), _("身份证号码")),
-            source="member.id_number",
             note=ID_NOTE,
             width=22,
         ),
-        Column("", _("人数"), source="household.size", width=6),
-        _member("relation", required=True, synonyms=RELATION_SYNONYMS, source="member.relation"),
+        Column("", _("人数"), kind="int", source="x_members", width=8),
+        _member("relation", required=True, synonyms=RELATION_SYNONYMS, width=10),
         _member(
             "ethnicity",
             choices=_choices(EthnicityChoices),
             synonyms=ETHNICITY_SYNONYMS,
-            source="member.ethnicity",
+            width=8,
         ),
-        _member("education", source="member.education"),
-        _member("school_status", synonyms=SCHOOL_SYNONYMS, source="member.school_status"),
-        _member("health", source="member.health"),
-        _member("labour", header=_("劳动技能"), aliases=(_("劳动能力"),), source="member.labour"),
-        _member("migrant_months", source="member.migrant_months"),
+        _member("education"),
+        _member("school_status", synonyms=SCHOOL_SYNONYMS),
+        _member("health"),
+        _member("labour", header=_("劳动技能"), aliases=(_("劳动能力"),), width=16),
+        _member("migrant_months", width=10),
         _member(
             "serious_illness_insured",
             header=_("是否参加大病保险"),
             aliases=(_("参加大病保险"),),
-            source="member.serious_illness_insured",
         ),
         _household(
             "main_cause",
@@ -332,45 +377,45 @@ HOUSEHOLDS_NATIONAL = Layout(
             aliases=(_("主要致贫原因"),),
             required=True,
             synonyms=CAUSE_SYNONYMS,
-            source="household.main_cause",
         ),
-        Column(
-            "housing_grade",
-            _("危房户"),
-            kind="danger",
-            level=HOUSEHOLD,
-            source="household.danger",
-            note=NATIONAL_DANGER_NOTE,
+        _household(
+            "housing_grade", header=_("危房户"), kind="danger", note=NATIONAL_DANGER_NOTE, width=8
         ),
         _household(
             "safe_water",
             header=_("是否解决安全饮用水"),
             aliases=(_("饮水安全有保障"),),
-            source="household.safe_water",
         ),
-        Column("", _("人均纯收入"), source="household.per_capita"),
-        _household(
-            "phone", kind="phone", header=_("户联系电话"), source="household.phone", width=16
-        ),
-        _member("phone", kind="phone", header=_("人联系电话"), source="member.phone", width=16),
+        Column("", _("人均纯收入"), kind="number", source="x_year__per_capita"),
+        _household("phone", kind="phone", header=_("户联系电话"), width=16),
+        _member("phone", kind="phone", header=_("人联系电话"), width=16),
         _household(
             "year_identified",
             kind="year",
             header=_("首次识别时间"),
             required=True,
-            source="household.year_identified",
+            width=12,
         ),
-        _member("joined_on", header=_("人员识别时间"), source="member.joined_on"),
-        _household(
-            "household_type",
-            header=_("户类型"),
-            synonyms=HOUSEHOLD_TYPE_SYNONYMS,
-            source="household.household_type",
+        _member("joined_on", header=_("人员识别时间")),
+        _household("household_type", header=_("户类型"), synonyms=HOUSEHOLD_TYPE_SYNONYMS),
+        Column(
+            "",
+            _("易返贫致贫户(监测对象)类型"),
+            kind="code",
+            choices=_choices(MonitoringCategory),
+            source="x_monitoring__category",
+            width=16,
         ),
-        Column("", _("易返贫致贫户(监测对象)类型"), source="monitoring.category", width=16),
-        Column("", _("风险是否消除"), source="monitoring.eliminated"),
-        Column("", _("风险识别时间"), source="monitoring.identified_on"),
-        Column("", _("风险消除时间"), source="monitoring.eliminated_on"),
+        Column(
+            "",
+            _("风险是否消除"),
+            kind="code",
+            choices=RISK_ELIMINATED,
+            source="x_monitoring__status",
+            width=10,
+        ),
+        Column("", _("风险识别时间"), kind="date", source="x_monitoring__identified_on"),
+        Column("", _("风险消除时间"), kind="date", source="x_monitoring__eliminated_on"),
     ),
     notes=(
         _("全国防返贫监测信息系统“已脱贫人口名单”的列；每行一名家庭成员。"),
@@ -380,6 +425,7 @@ HOUSEHOLDS_NATIONAL = Layout(
         _(
             "序号、数据日期、自然村、人编号、人数、人均纯收入和监测对象各列仅供核对，不导入：收入由月度登记计算，监测对象按识别程序在系统中办理。"
         ),
+        _("“人口名单（国家系统格式）”只含在册成员且不脱敏导出的文件可修改后按原样导入。"),
         EMPTY_RULES,
     ),
 )
@@ -398,57 +444,58 @@ CADRES = Layout(
     title=_("干部及驻村任职"),
     sheet=_("干部"),
     columns=(
-        _field(Cadre, "name", kind="name", required=True, source="cadre.name"),
+        _field(Cadre, "name", kind="name", required=True, width=10),
         _field(
             Cadre,
             "id_number",
             kind="id_number",
             required=True,
             aliases=(_("身份证号码"), _("证件号码")),
-            source="cadre.id_number",
             note=ID_NOTE,
             width=22,
         ),
-        _field(
-            Cadre, "phone", kind="phone", aliases=(_("联系电话"),), source="cadre.phone", width=16
-        ),
-        _field(Cadre, "political_status", source="cadre.political_status"),
-        Column("unit", _("工作单位"), kind="unit", required=True, source="unit.name", width=24),
+        _field(Cadre, "phone", kind="phone", aliases=(_("联系电话"),), width=16),
+        _field(Cadre, "political_status"),
+        Column("unit", _("工作单位"), kind="unit", required=True, source="unit__name", width=24),
         Column(
             "unit_region",
             _("工作单位所属区划代码"),
             kind="region_code",
-            source="unit.region_code",
+            source="unit__region__code",
             note=_("同名单位在不同区划时用于区分，可不填。"),
+            width=14,
         ),
-        _field(Cadre, "position", source="cadre.position"),
-        _field(Cadre, "rank", source="cadre.rank"),
+        _field(Cadre, "position"),
+        _field(Cadre, "rank"),
         Column(
             "region",
             _("管理区划代码"),
             kind="region_code",
             required=True,
-            source="cadre.region_code",
+            source="region__code",
             note=_("负责管理该干部档案的区划（通常为县）的12位代码。"),
+            width=14,
         ),
+        # The active posting (one at most): joined by the export layout as x_posting.
         Column(
             "village_code",
             _("驻村代码"),
             kind="region_code",
-            source="assignment.village_code",
+            source="x_posting__team__village__code",
             note=_("在岗驻村的行政村代码；不驻村的干部留空。"),
+            width=14,
         ),
-        Column("", _("驻村"), source="assignment.village_name"),
+        Column("", _("驻村"), source="x_posting__team__village__name"),
         Column(
             "role",
             _("任职身份"),
             kind="role",
             choices=ROLE_CHOICES,
             synonyms=ROLE_SYNONYMS,
-            source="assignment.role",
+            source="x_role",
         ),
-        Column("start", _("到岗日期"), kind="date", source="assignment.start"),
-        Column("planned_end", _("计划期满"), kind="date", source="assignment.planned_end"),
+        Column("start", _("到岗日期"), kind="date", source="x_posting__start"),
+        Column("planned_end", _("计划期满"), kind="date", source="x_posting__planned_end"),
     ),
     notes=(
         _("每行一名干部。按身份证号更新已有的干部。"),
@@ -456,6 +503,7 @@ CADRES = Layout(
             "填写驻村代码、任职身份、到岗日期和计划期满的，为其安排到该村在岗工作队；已在该村在岗的保持不变。轮换、召回、离岗请在系统中办理。"
         ),
         _("工作单位须已登记（可先导入派出单位）。"),
+        _("“干部及驻村任职”不脱敏导出的文件可修改后按原样导入。"),
         EMPTY_RULES,
     ),
 )
@@ -466,31 +514,26 @@ UNITS = Layout(
     title=_("派出单位"),
     sheet=_("派出单位"),
     columns=(
-        _field(DispatchingUnit, "name", required=True, source="unit.name", width=28),
-        _field(DispatchingUnit, "level", required=True, source="unit.level"),
-        _field(DispatchingUnit, "kind", required=True, source="unit.kind"),
+        _field(DispatchingUnit, "name", required=True, width=28),
+        _field(DispatchingUnit, "level", required=True),
+        _field(DispatchingUnit, "kind", required=True),
         Column(
             "region",
             _("所属区划代码"),
             kind="region_code",
             required=True,
-            source="unit.region_code",
+            source="region__code",
             note=_("12位统计用区划代码。"),
+            width=14,
         ),
-        Column("", _("所属区划"), source="unit.region_name"),
-        _field(DispatchingUnit, "principal_leader", source="unit.principal_leader"),
-        _field(DispatchingUnit, "contact_name", source="unit.contact_name"),
-        _field(
-            DispatchingUnit,
-            "contact_phone",
-            kind="phone",
-            source="unit.contact_phone",
-            note=PHONE_NOTE,
-            width=16,
-        ),
+        Column("", _("所属区划"), source="region__name"),
+        _field(DispatchingUnit, "principal_leader"),
+        _field(DispatchingUnit, "contact_name"),
+        _field(DispatchingUnit, "contact_phone", kind="phone", note=PHONE_NOTE, width=16),
     ),
     notes=(
         _("每行一个单位；按“所属区划 + 单位名称”更新已有的单位。"),
+        _("“派出单位”不脱敏导出的文件可修改后按原样导入。"),
         EMPTY_RULES,
     ),
 )

@@ -12,11 +12,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from common.crypto import keyed_hash
 from common.errors import ApplicationError, validation_messages
+from common.people import normalize_id_number
 from teams import services as team_services
-from teams.models import DispatchingUnit
+from teams.models import Cadre, DispatchingUnit
 from villages.models import Region, Village
 
 from .cells import BLANK
@@ -178,13 +181,16 @@ class RosterImporter:
     # --- lookups ---------------------------------------------------------------------------
 
     def _regions(self, rows: list[Row]) -> dict[str, Region]:
+        """The regions the file names. Not only the user's: a unit of the province that sent a
+        team into the county, or a cadre the province registered, is in the county's export;
+        the services refuse a region outside the scope wherever it would be written."""
         codes = {
             row.values[self.index[key]]
             for row in rows
             for key in ("region", "unit_region")
             if key in self.index and row.values[self.index[key]] is not BLANK
         }
-        return {r.code: r for r in Region.objects.visible_to(self.user).filter(code__in=codes)}
+        return {r.code: r for r in Region.objects.filter(code__in=codes)}
 
     def _region(self, row: Row, key: str) -> Region:
         code = self._value(row, key)
@@ -196,8 +202,16 @@ class RosterImporter:
         return region
 
     def _unit_named(self, row: Row) -> DispatchingUnit:
+        """The unit by name among those the user sees, and the unit the row's cadre has now
+        (a province's unit the county does not see stays the cadre's unit on import)."""
         name = self._value(row, "unit")
-        units = DispatchingUnit.objects.visible_to(self.user).filter(name=name)
+        own = Cadre.objects.visible_to(self.user).filter(
+            id_hash=keyed_hash(normalize_id_number(str(self._value(row, "id_number"))))
+        )
+        units = DispatchingUnit.objects.filter(name=name).filter(
+            Q(pk__in=DispatchingUnit.objects.visible_to(self.user).values("pk"))
+            | Q(pk__in=own.values("unit_id"))
+        )
         region_code = self._value(row, "unit_region")
         if region_code is not BLANK:
             units = units.filter(region__code=region_code)
@@ -218,8 +232,6 @@ class RosterImporter:
     def _key(self, row: Row) -> tuple:
         if self.layout.entity == "units":
             return (self._value(row, "region"), self._value(row, "name"))
-        from common.people import normalize_id_number
-
         return (normalize_id_number(str(self._value(row, "id_number"))),)
 
     # --- problems ----------------------------------------------------------------------------

@@ -141,7 +141,10 @@ class LayoutReader:
 
     def __init__(self, book: Workbook, layout: Layout, *, statuses: dict[str, str] | None = None):
         self.book, self.layout = book, layout
-        self.converters = [Converter(c, statuses=statuses) for c in layout.columns]
+        # Columns only exports write (key "") are never read: they need no converter.
+        self.converters = [
+            Converter(c, statuses=statuses) if c.imported else None for c in layout.columns
+        ]
         self.memos = [{} if c.kind in MEMO_KINDS else None for c in layout.columns]
         self.headers: list[Header] = []
         self.file_problems: list[Problem] = []

@@ -1,5 +1,8 @@
 """The workbooks of imports: the downloadable templates, the report of bad rows, and the
-layout writer (an export in an import layout, so export → edit → import round-trips).
+layout writer (given rows in an import layout: the import benchmark's big file).
+
+Exports that import back are the export jobs' profiles made from the layouts
+(`reports.exports.layouts.from_import`), written by the exports' streaming writer.
 
 Templates and reports are small and formatted: openpyxl. The layout writer streams rows of
 any number into a plain .xlsx of its own (inline strings, three styles), bounded in memory:
@@ -56,7 +59,7 @@ def template(layout: Layout, statuses: Sequence[str] = ()) -> bytes:
     codes = book.create_sheet(_("代码表"))
     codes.sheet_state = "hidden"
     code_column = 0
-    columns = [c for c in layout.columns if c.imported or c.source]
+    columns = [c for c in layout.columns if c.template]
     for index, column in enumerate(columns, 1):
         letter = get_column_letter(index)
         text = header_text(column.header)

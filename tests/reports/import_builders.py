@@ -67,6 +67,25 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def exported(user, profile: str, *, unmasked: bool = True, **filters: Any) -> bytes:
+    """The file of a real export job of `profile` (requested and run in-process, as the
+    Celery task would run it), with full values unless `unmasked` is False."""
+    from reports.exports import services as exports
+
+    job = exports.export_job_request(
+        user=user,
+        profile=profile,
+        filters=filters,
+        unmasked=unmasked,
+        reason="导出修改后导入" if unmasked else "",
+    )
+    exports.export_job_run(export_job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+    with job.file.open("rb") as fh:
+        return fh.read()
+
+
 def upload(content: bytes, name: str = "帮扶户.xlsx") -> SimpleUploadedFile:
     return SimpleUploadedFile(
         name, content, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -1,5 +1,5 @@
-"""The admin: the "导出 Excel" action on the household and member lists (the changelist's
-filters or the ticked rows), the progress page and its status, "my exports"."""
+"""The admin: the "导出 Excel" action on the household, member, cadre and unit lists (the
+changelist's filters or the ticked rows), the progress page and its status, "my exports"."""
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -17,6 +17,8 @@ from .. import factories as f
 
 HOUSEHOLDS = reverse("admin:households_household_changelist")
 MEMBERS = reverse("admin:households_member_changelist")
+CADRES = reverse("admin:teams_cadre_changelist")
+UNITS = reverse("admin:teams_dispatchingunit_changelist")
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +162,10 @@ def test_a_list_filter_the_export_does_not_know_is_refused_not_ignored(client, w
     assert ExportJob.objects.filter(requested_by=world.official_a).count() == 1  # the world's
 
 
-@pytest.mark.parametrize(("url", "entity"), [(HOUSEHOLDS, "household"), (MEMBERS, "member")])
+@pytest.mark.parametrize(
+    ("url", "entity"),
+    [(HOUSEHOLDS, "household"), (MEMBERS, "member"), (CADRES, "cadre"), (UNITS, "unit")],
+)
 def test_every_filter_the_list_offers_is_understood_by_the_export(client, world, url, entity):
     """A list filter added to the admin without the export knowing it fails here (the
     action would refuse it rather than export more rows than the list shows)."""
@@ -177,6 +182,43 @@ def test_every_filter_the_list_offers_is_understood_by_the_export(client, world,
         offered - FILTERSETS[entity].parameter_names()
     )
     assert {"q"} <= FILTERSETS[entity].parameter_names()  # the search box
+
+
+@pytest.mark.parametrize(
+    ("url", "profile", "ours", "theirs"),
+    [
+        (CADRES, "cadres", "cadre_a", "cadre_b"),
+        (UNITS, "units", "unit_a", "unit_b"),
+    ],
+)
+def test_the_roster_lists_export_their_ticked_rows_in_scope(
+    client, world, url, profile, ours, theirs
+):
+    """The action on the cadre and unit lists: the import layout's profile is offered (and
+    nothing about incomes), and a ticked id of another county is never exported."""
+    client.force_login(world.official_a)
+    ticked = [getattr(world, ours).pk, getattr(world, theirs).pk]
+    page = post_action(client, url, "", {ACTION_CHECKBOX_NAME: ticked})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "可按原样导回" in html
+    assert "收入年度" not in html
+    response = post_action(
+        client,
+        url,
+        "",
+        {ACTION_CHECKBOX_NAME: ticked, "apply": "1", "profile": profile, "format": "xlsx"},
+    )
+    assert response.status_code == 302
+    job = ExportJob.objects.get(requested_by=world.official_a, profile=profile)
+    assert job.filters == {"ids": [getattr(world, ours).pk]}
+    services.export_job_run(export_job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.row_count) == ("succeeded", 1)
+    # Another county's official sees neither the rows nor the job.
+    client.force_login(world.official_b)
+    progress = reverse("admin:reports_exportjob_progress", args=[job.pk])
+    assert client.get(progress).status_code == 404
 
 
 def test_progress_page_and_status(client, world):

@@ -83,6 +83,51 @@ def test_an_out_of_scope_id_in_the_filters_selects_nothing(world):
     assert (job.status, job.row_count) == ("succeeded", 0)
     job = export(world.official_a, filters={"village": world.village_b.pk})
     assert job.row_count == 0
+    for profile, other in (("cadres", world.cadre_b), ("units", world.unit_b)):
+        job = export(world.official_a, profile, filters={"ids": [other.pk]})
+        assert (job.status, job.row_count) == ("succeeded", 0)
+    job = export(world.official_a, "cadres", filters={"unit__id__exact": world.unit_b.pk})
+    assert job.row_count == 0
+
+
+def test_roster_exports_hold_only_the_requesters_scope(world):
+    """Cadres and dispatching units: what the cadre and unit lists show the requester."""
+    for user, cadre, unit in (
+        (world.official_a, world.cadre_a, world.unit_a),
+        (world.official_b, world.cadre_b, world.unit_b),
+        (world.township_official_a, world.cadre_a, world.unit_a),  # serving in its village
+    ):
+        (row,) = sheet_rows(export(user, "cadres"))
+        assert (row["姓名"], row["工作单位"]) == (cadre.name, unit.name)
+        assert row["驻村代码"] == cadre.assignments.get().team.village.code
+        assert row["任职身份"] == "队长兼第一书记"
+        assert row["身份证号"] == cadre.id_number_masked  # masked by default
+        (row,) = sheet_rows(export(user, "units"))
+        assert (row["单位名称"], row["所属区划代码"]) == (unit.name, unit.region.code)
+        assert row["联系电话"].count("*") >= 1
+
+
+def test_the_roster_filters_select_the_rows(world):
+    idle = f.cadre("赵待岗", world.unit_a, world.county_a, political_status="masses")
+    city_unit = f.unit("太原市农业农村局", world.county_a, level="city")
+    rows = sheet_rows(export(world.official_a, "cadres", filters={"warning": "not_serving"}))
+    assert [r["姓名"] for r in rows] == [idle.name]
+    rows = sheet_rows(
+        export(world.official_a, "cadres", filters={"political_status__exact": "masses"})
+    )
+    assert [r["姓名"] for r in rows] == [idle.name]
+    rows = sheet_rows(export(world.official_a, "cadres", filters={"q": world.village_a.name}))
+    assert [r["姓名"] for r in rows] == [world.cadre_a.name]  # by the village served in
+    rows = sheet_rows(export(world.official_a, "units", filters={"level__exact": "city"}))
+    assert [r["单位名称"] for r in rows] == [city_unit.name]
+    rows = sheet_rows(export(world.official_a, "units", filters={"q": "太原"}))
+    assert [r["单位名称"] for r in rows] == [city_unit.name]
+    # A full ID number searched for is stored as its hash, as for the households.
+    job = services.export_job_request(
+        user=world.official_a, profile="cadres", filters={"q": world.cadre_a.id_number}
+    )
+    assert job.filters == {"id_hash": keyed_hash(world.cadre_a.id_number)}
+    assert [r["姓名"] for r in sheet_rows(run(job))] == [world.cadre_a.name]
 
 
 def test_household_system_layout_values(world):
@@ -516,10 +561,16 @@ def test_the_export_query_count_does_not_grow_with_the_rows(world):
         f.member(household, f"户主{i}", relation="head")
         f.member(household, f"成员{i}", relation="son")
         hs.pairing_assign(household=household, cadre=world.cadre_a, start=dt.date(2026, 1, 1))
+        unit = f.unit(f"派出单位{i}", world.county_a)
+        cadre = f.cadre(f"队员{i}", unit, world.county_a)
+        if i % 2:  # half of them posted: the posting is a join, not a query per row
+            f.assign(cadre, world.team_a)
     big = {layout: queries(layout) for layout in LAYOUTS}
     assert small == {layout: (3, n) for layout, (_q, n) in small.items()}
     assert big == {layout: (3, n) for layout, (_q, n) in big.items()}
     assert big["member_national"][1] == small["member_national"][1] + 12
+    assert big["cadres"][1] == small["cadres"][1] + 6
+    assert big["units"][1] == small["units"][1] + 6
 
 
 def test_member_national_rows_come_from_one_statement(world):

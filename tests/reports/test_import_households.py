@@ -2,7 +2,6 @@
 file twice changes nothing, an export round-trips, scope, audit and concurrency."""
 
 import datetime as dt
-import io
 import threading
 
 import pghistory.models
@@ -12,12 +11,11 @@ from django.db import connections
 from households import services as hs
 from households.models import Household, HouseholdStatusChange, Member
 from reports.imports import services
-from reports.imports.export import export_layout
-from reports.imports.layouts import HOUSEHOLDS_NATIONAL, HOUSEHOLDS_SYSTEM
+from reports.imports.layouts import HOUSEHOLDS_SYSTEM
 from reports.models import ImportJob, ImportProblem
 
 from .. import factories as f
-from .import_builders import Formula, Number, headers, member_row, upload, xlsx
+from .import_builders import Formula, Number, exported, headers, member_row, upload, xlsx
 
 HEADER_ROW = 3  # two title rows above the header
 
@@ -183,15 +181,16 @@ def test_the_fixed_workbook_imports_every_row_and_again_changes_nothing(world, r
 
 
 def test_an_export_of_the_result_reimports_cleanly(world, rows):
+    """The member list exported with full values (export jobs, member_system) is the
+    system's import layout: imported back, it changes nothing."""
     commit(check(world.official_a, book(rows)), world.official_a)
-    buffer = io.BytesIO()
-    written = export_layout(buffer, HOUSEHOLDS_SYSTEM, world.official_a)
-    assert written == 1001  # and the world's own household
+    content = exported(world.official_a, "member_system")
     before = events()
 
-    job = check(world.official_a, buffer.getvalue(), name="导出.xlsx")
+    job = check(world.official_a, content, name="导出.xlsx")
 
     assert (job.status, job.problem_count) == ("ready", 0)
+    assert job.rows == 1001  # and the world's own household
     assert job.counts["households"] == {"created": 0, "updated": 0, "unchanged": 251}
     assert job.counts["members"] == {"created": 0, "updated": 0, "unchanged": 1001}
     assert commit(job, world.official_a).status == "done"
@@ -200,9 +199,8 @@ def test_an_export_of_the_result_reimports_cleanly(world, rows):
 
 def test_the_national_list_layout_round_trips(world, rows):
     commit(check(world.official_a, book(rows)), world.official_a)
-    buffer = io.BytesIO()
-    export_layout(buffer, HOUSEHOLDS_NATIONAL, world.official_a)
-    job = check(world.official_a, buffer.getvalue(), layout="households_national")
+    content = exported(world.official_a, "member_national")
+    job = check(world.official_a, content, layout="households_national")
     assert (job.status, job.problem_count) == ("ready", 0), list(
         ImportProblem.objects.filter(job=job).values_list("message", flat=True)[:5]
     )
