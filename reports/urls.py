@@ -2,6 +2,9 @@
 
 from common.api.routers import ApiRouter
 
+from . import api_exports
+
 router = ApiRouter()
+router.register("exports", api_exports.ExportJobViewSet)
 
 urlpatterns = router.urls

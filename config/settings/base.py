@@ -195,6 +195,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CauseEnum": "households.codes.Cause",
         "GenderEnum": "teams.models.Gender",
+        # The same choice sets as the export filters of the API (`<field>__exact`).
+        "HouseholdTypeEnum": "households.codes.HouseholdType",
+        "CardColourEnum": "households.codes.CardColour",
+        "RelationEnum": "households.codes.Relation",
+        "LabourEnum": "households.codes.Labour",
+        "HealthEnum": "households.codes.Health",
+        "EducationEnum": "households.codes.Education",
+        "SchoolStatusEnum": "households.codes.SchoolStatus",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -168,7 +168,10 @@ class HouseholdExportFilter(ExportFilterSet):
         method="filter_risk",
         label=_("风险"),
     )
-    band = django_filters.NumberFilter(method="filter_band", label=_("收入报告档"), min_value=1)
+    # An amount of a report band (numeric(10, 2)): a larger one is refused, not a failed job.
+    band = django_filters.NumberFilter(
+        method="filter_band", label=_("收入报告档"), min_value=1, max_value=99_999_999
+    )
     q = django_filters.CharFilter(method="filter_search", label=_("搜索"), max_length=64)
     id_hash = HashFilter(method="filter_id_hash", label=_("身份证号"))
     phone_hash = HashFilter(method="filter_phone_hash", label=_("电话"))

@@ -50,4 +50,6 @@ CASES = {
 COUNTY_SCOPED = {"escalations"}
 
 # Workflow endpoints: resource → "module::test" that proves its scope (it must exist).
-OTHER_SCOPE_TESTS: dict[str, str] = {}
+OTHER_SCOPE_TESTS: dict[str, str] = {
+    "exports": "tests.api.test_exports::test_jobs_are_their_requesters_only",
+}
