@@ -2,6 +2,9 @@
 
 from common.api.routers import ApiRouter
 
+from . import apis
+
 router = ApiRouter()
+router.register("circulars", apis.CircularViewSet)
 
 urlpatterns = router.urls
