@@ -204,6 +204,15 @@ def last_month() -> dt.date:
 def publish_circular(*, county, team, actor):
     """The county's circular of last month, (re)built with `team` on the black list (a
     serious finding about it that month) and published."""
+    from reports import services as reports
+
+    circular = black_list_draft(county=county, team=team)
+    return reports.circular_publish(circular=circular, actor=actor)
+
+
+def black_list_draft(*, county, team):
+    """The county's draft circular of last month, (re)built with `team` on the black list
+    for a serious finding about it that month."""
     from assessments import services as assessments
     from reports import services as reports
 
@@ -227,8 +236,7 @@ def publish_circular(*, county, team, actor):
         description="工作队长擅自离岗三天",
         deadline=on + dt.timedelta(days=15),
     )
-    circular = reports.circular_build(county=county, period=period)
-    return reports.circular_publish(circular=circular, actor=actor)
+    return reports.circular_build(county=county, period=period)
 
 
 def finalize_assessment(assessment, *, actor):
