@@ -45,6 +45,8 @@ feed pages exactly like the data. A county sees only the deletions of its own ro
 
 Known limit, documented for the province: a row that leaves a client's scope without being
 deleted (a household moved to another county) is not announced to the client that loses it.
+For the same reason a resource that serves only some states of its rows (circulars: published
+and superseded; yearly assessments: finalized) serves only states that a row never leaves.
 """
 
 from typing import Any
