@@ -1,5 +1,5 @@
 """Read endpoints of oversight for the provincial pull (common.api): inspections, the
-problem ledger, monthly rankings and escalations."""
+problem ledger, monthly rankings, escalations and the finalized yearly assessments."""
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -8,8 +8,14 @@ from common.api.serializers import SyncSerializer
 from common.api.viewsets import SyncViewSet
 
 from . import selectors
-from .filters import EscalationFilterSet, FindingFilterSet, InspectionFilterSet, RankingFilterSet
-from .models import Escalation, Finding, Inspection, MonthlyRanking
+from .filters import (
+    AssessmentFilterSet,
+    EscalationFilterSet,
+    FindingFilterSet,
+    InspectionFilterSet,
+    RankingFilterSet,
+)
+from .models import Assessment, AssessmentScore, Escalation, Finding, Inspection, MonthlyRanking
 
 TIMES = ["created_at", "updated_at"]
 
@@ -224,3 +230,106 @@ class EscalationViewSet(SyncViewSet):
 
     def get_queryset(self):
         return selectors.escalation_list(user=self.request.user)
+
+
+class AssessmentScoreSerializer(serializers.ModelSerializer):
+    """One indicator's score of a yearly assessment and where it came from (nested in the
+    assessment's row: built by the database, see selectors.assessment_finalized_list)."""
+
+    class Meta:
+        model = AssessmentScore
+        fields = ["indicator", "score", "source", "basis"]
+        read_only_fields = fields
+
+
+class AssessmentSerializer(SyncSerializer):
+    scores = serializers.ListField(
+        child=AssessmentScoreSerializer(),
+        source="score_rows",
+        label=_("各项指标得分"),
+        help_text=_(
+            "每项指标0到100分；source 为 data（按系统数据计算，basis 为计算依据）或 entered"
+            "（县级录入）；score 为空表示该指标不适用（如无结对户）。"
+        ),
+    )
+
+    class Meta:
+        model = Assessment
+        fields = [
+            "id",
+            "county",
+            "year",
+            "kind",
+            "cadre",
+            "team",
+            "village",
+            "scheme",
+            "state",
+            "scores",
+            "total",
+            "score_grade",
+            "absence_days",
+            "ceiling_grade",
+            "ceiling_reason",
+            "adjusted_grade",
+            "adjust_reason",
+            "grade",
+            "grade_rank",
+            "data_until",
+            "submitted_at",
+            "finalized_at",
+            *TIMES,
+        ]
+
+
+class AssessmentViewSet(SyncViewSet):
+    serializer_class = AssessmentSerializer
+    filterset_class = AssessmentFilterSet
+    summary = _("年度考核")
+    description = _(
+        "驻村干部和工作队的年度考核结果：年度、考核对象（干部或工作队及其当年最后所在的工作队和村）、"
+        "各项指标得分及来源、总分、按分数的等次、督查发现无故缺勤的日期及由此封顶的等次、"
+        "县里下调等次及原因、最终等次（grade；grade_rank 为1是最高等次，等次名称以各县考核方案"
+        "为准）。\n\n"
+        "只提供已定格（finalized）的考核：草稿由系统按数据计算、可反复重算和修改，也可能被删除；"
+        "已提交的考核还可能退回修改；只有定格的考核才是县里的正式结论，定格后不再改变，也不会"
+        "被删除，因此镜像中的考核结果不会需要撤回。考核定格时出现在增量同步中。"
+        "删除记录中可能出现从未提供过的考核 ID（被删除的草稿），忽略即可。"
+    )
+    example = {
+        "id": 930,
+        "county": 3,
+        "year": 2026,
+        "kind": "cadre",
+        "cadre": 101,
+        "team": 7,
+        "village": 3,
+        "scheme": 4,
+        "state": "finalized",
+        "scores": [
+            {
+                "indicator": "presence",
+                "score": "92.50",
+                "source": "data",
+                "basis": "周达标40/44，月达标11/12，年度达标1/1。",
+            },
+            {"indicator": "unit", "score": "88.00", "source": "entered", "basis": "王科长录入。"},
+        ],
+        "total": "86.35",
+        "score_grade": "称职",
+        "absence_days": ["2026-05-12"],
+        "ceiling_grade": "称职",
+        "ceiling_reason": "督查发现无故缺勤1次（2026-05-12），按方案达到1次最高评为“称职”。",
+        "adjusted_grade": "",
+        "adjust_reason": "",
+        "grade": "称职",
+        "grade_rank": 2,
+        "data_until": "2026-12-31",
+        "submitted_at": "2027-01-10T09:30:00+08:00",
+        "finalized_at": "2027-01-15T16:00:00+08:00",
+        "created_at": "2026-12-01T02:00:00+08:00",
+        "updated_at": "2027-01-15T16:00:00+08:00",
+    }
+
+    def get_queryset(self):
+        return selectors.assessment_finalized_list(user=self.request.user)

@@ -1,11 +1,12 @@
 """Filters of the oversight endpoints."""
 
+import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.api.filters import BooleanFilter, DateFilter, SyncFilterSet, date_range, id_filter
 
-from .models import OPEN_STATUSES, Escalation, Finding, Inspection, MonthlyRanking
+from .models import OPEN_STATUSES, Assessment, Escalation, Finding, Inspection, MonthlyRanking
 
 
 class InspectionFilterSet(SyncFilterSet):
@@ -65,3 +66,20 @@ class EscalationFilterSet(SyncFilterSet):
     class Meta:
         model = Escalation
         fields = ["step", "status"]
+
+
+class AssessmentFilterSet(SyncFilterSet):
+    county = id_filter("county", _("县区划ID"))
+    cadre = id_filter("cadre", _("干部ID"))
+    team = id_filter("team", _("工作队ID"))
+    village = id_filter("village", _("村ID"))
+    grade = django_filters.CharFilter(
+        field_name="grade",
+        max_length=16,
+        label=_("考核等次"),
+        help_text=_("等次名称，如 优秀、称职、基本称职、不称职（以各县考核方案的等次为准）。"),
+    )
+
+    class Meta:
+        model = Assessment
+        fields = ["year", "kind", "grade_rank"]

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel, ScopedQuerySet
-from common.sync import sync_index, sync_stamp_field, sync_triggers
+from common.sync import sync_index, sync_stamp_field, sync_triggers, touch_triggers
 from households.models import Household
 from teams.models import Cadre, DispatchingUnit, WorkTeam
 from villages.models import Region, Village
@@ -797,6 +797,7 @@ SCORE_OF_FINALIZED_IMMUTABLE = """
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
     model_name="AssessmentAudit",  # AssessmentEvent is the assessment's own step model
+    exclude=["sync_xid"],
 )
 class Assessment(BaseModel):
     """A cadre's or a team's yearly assessment: each indicator's score with where it came
@@ -876,6 +877,7 @@ class Assessment(BaseModel):
         related_name="+",
     )
     finalized_at = models.DateTimeField(_("定格时间"), null=True, blank=True)
+    sync_xid = sync_stamp_field()
 
     objects = AssessmentQuerySet.as_manager()
 
@@ -886,6 +888,7 @@ class Assessment(BaseModel):
         permissions = [("finalize_assessment", _("可定格年度考核"))]
         indexes = [
             models.Index(fields=["county", "year", "kind", "state"], name="assessment_county_year"),
+            sync_index("assessment"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -922,6 +925,7 @@ class Assessment(BaseModel):
                 operation=pgtrigger.Update | pgtrigger.Delete,
                 func=FINALIZED_IMMUTABLE,
             ),
+            *sync_triggers(AssessmentQuerySet.scope_path),
         ]
 
     def __str__(self) -> str:
@@ -984,6 +988,8 @@ class AssessmentScore(models.Model):
                 operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
                 func=SCORE_OF_FINALIZED_IMMUTABLE,
             ),
+            # The assessment lists its scores (API): a changed score serves it again.
+            *touch_triggers("assessment", update=True),
         ]
 
     def __str__(self) -> str:

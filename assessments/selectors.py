@@ -1,12 +1,17 @@
-"""Every read of inspections, findings, rankings and escalations that an API, export or task
-uses; all start from visible_to()."""
+"""Every read of inspections, findings, rankings, escalations and yearly assessments that an
+API, export or task uses; all start from visible_to()."""
 
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef
+from django.db.models import CharField, OuterRef
+from django.db.models.functions import Cast, JSONObject
 
 from .models import (
+    Assessment,
+    AssessmentQuerySet,
+    AssessmentScore,
+    AssessmentState,
     Escalation,
     EscalationQuerySet,
     Finding,
@@ -38,3 +43,33 @@ def ranking_list(*, user: Any) -> RankingQuerySet:
 
 def escalation_list(*, user: Any) -> EscalationQuerySet:
     return Escalation.objects.visible_to(user).select_related("county")
+
+
+# What the provincial API serves of the yearly assessments: the finalized ones. A draft is
+# filled and refilled from the data, scored and adjusted by the county, and may be removed; a
+# submitted one may be returned to draft. Only a finalized assessment is the county's
+# decision, and it never changes or disappears again (the database refuses), so a mirror
+# never holds a grade that was not given or that it should drop.
+PUBLIC_STATES = (AssessmentState.FINALIZED,)
+
+
+def assessment_finalized_list(*, user: Any) -> AssessmentQuerySet:
+    """Finalized assessments in scope, each with its indicator scores (`score_rows`, built as
+    JSON rows in the same query)."""
+    scores = (
+        AssessmentScore.objects.filter(assessment=OuterRef("pk"))
+        .order_by("id")
+        .values(
+            row=JSONObject(
+                indicator="indicator",
+                score=Cast("score", CharField()),
+                source="source",
+                basis="basis",
+            )
+        )
+    )
+    return (
+        Assessment.objects.visible_to(user)
+        .filter(state__in=PUBLIC_STATES)
+        .annotate(score_rows=ArraySubquery(scores))
+    )

@@ -9,5 +9,6 @@ router.register("inspections", apis.InspectionViewSet)
 router.register("findings", apis.FindingViewSet)
 router.register("rankings", apis.RankingViewSet)
 router.register("escalations", apis.EscalationViewSet)
+router.register("assessments", apis.AssessmentViewSet)
 
 urlpatterns = router.urls

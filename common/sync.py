@@ -45,6 +45,8 @@ feed pages exactly like the data. A county sees only the deletions of its own ro
 
 Known limit, documented for the province: a row that leaves a client's scope without being
 deleted (a household moved to another county) is not announced to the client that loses it.
+For the same reason a resource that serves only some states of its rows (circulars: published
+and superseded; yearly assessments: finalized) serves only states that a row never leaves.
 """
 
 from typing import Any
@@ -129,7 +131,7 @@ def sync_triggers(scope_path: str) -> list[pgtrigger.Trigger]:
 
 
 class _TouchTrigger(pgtrigger.Trigger):
-    def __init__(self, *, parent_field: str, rows: str, **kwargs: Any):
+    def __init__(self, *, parent_field: str, rows: tuple[str, ...], **kwargs: Any):
         self.parent_field, self.rows = parent_field, rows
         super().__init__(**kwargs)
 
@@ -137,20 +139,25 @@ class _TouchTrigger(pgtrigger.Trigger):
         field = model._meta.get_field(self.parent_field)
         parent = field.related_model._meta
         # Identifiers from model metadata only, never from input.
+        ids = " UNION ".join(f'SELECT "{field.column}" FROM {rows}' for rows in self.rows)  # noqa: S608
         # The parent's stamp trigger restamps it; no tracked field changes, so the audit
         # records the link itself (its own events), not an empty change of the parent.
         return (
             f'UPDATE "{parent.db_table}" SET sync_xid = 0 '  # noqa: S608
-            f'WHERE "{parent.pk.column}" IN (SELECT "{field.column}" FROM {self.rows}); '
+            f'WHERE "{parent.pk.column}" IN ({ids}); '
             "RETURN NULL;"
         )
 
 
-def touch_triggers(parent_field: str) -> list[pgtrigger.Trigger]:
+def touch_triggers(parent_field: str, *, update: bool = False) -> list[pgtrigger.Trigger]:
     """Triggers on a link table (a team's joint units) that restamp its parent row, so that
     the parent, which lists the links, is served again by the feed. `updated_at` stays: it
-    is the change time of the row's own fields."""
-    return [
+    is the change time of the row's own fields.
+
+    `update=True` for a table of rows nested in the parent's (a circular's entries, an
+    assessment's scores): a changed row restamps its parent too (both parents, should it
+    move from one to another)."""
+    triggers = [
         _TouchTrigger(
             name="api_sync_touch_insert",
             when=pgtrigger.After,
@@ -158,7 +165,7 @@ def touch_triggers(parent_field: str) -> list[pgtrigger.Trigger]:
             level=pgtrigger.Statement,
             referencing=pgtrigger.Referencing(new="new_rows"),
             parent_field=parent_field,
-            rows="new_rows",
+            rows=("new_rows",),
         ),
         _TouchTrigger(
             name="api_sync_touch_delete",
@@ -167,9 +174,22 @@ def touch_triggers(parent_field: str) -> list[pgtrigger.Trigger]:
             level=pgtrigger.Statement,
             referencing=pgtrigger.Referencing(old="old_rows"),
             parent_field=parent_field,
-            rows="old_rows",
+            rows=("old_rows",),
         ),
     ]
+    if update:
+        triggers.append(
+            _TouchTrigger(
+                name="api_sync_touch_update",
+                when=pgtrigger.After,
+                operation=pgtrigger.Update,
+                level=pgtrigger.Statement,
+                referencing=pgtrigger.Referencing(old="old_rows", new="new_rows"),
+                parent_field=parent_field,
+                rows=("new_rows", "old_rows"),
+            )
+        )
+    return triggers
 
 
 def sync_horizon(using: str = "default") -> int:

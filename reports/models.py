@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.models import BaseModel, ScopedQuerySet
+from common.sync import sync_index, sync_stamp_field, sync_triggers, touch_triggers
 from teams.models import WorkTeam
 from villages.models import Region
 
@@ -143,13 +144,18 @@ class CircularQuerySet(ScopedQuerySet):
 class PublishedChange(pgtrigger.Condition):
     """The database's own guard: any change of a circular that is no longer a draft, except
     the one allowed move — a published circular marked superseded by its correction, with
-    every other column (but the change time) unchanged."""
+    every other column (but the change time) unchanged. The sync stamp is the database's
+    own bookkeeping, set by the stamp trigger on every write (common.sync) before this
+    condition is evaluated: it is not compared, so the allowed move stays allowed and is
+    served again by the feed."""
 
     marking = ("status", "superseded_at", "updated_at")
+    kept_by_database = ("sync_xid",)
     sql = "computed from the model's columns"  # see resolve()
 
     def resolve(self, model: type[models.Model]) -> str:
-        columns = [f.column for f in model._meta.concrete_fields if f.name not in self.marking]
+        skipped = {*self.marking, *self.kept_by_database}
+        columns = [f.column for f in model._meta.concrete_fields if f.name not in skipped]
         old = ", ".join(f'OLD."{c}"' for c in columns)
         new = ", ".join(f'NEW."{c}"' for c in columns)
         return (
@@ -177,6 +183,7 @@ class Frozen(pgtrigger.Protect):
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
     model_name="CircularAudit",  # CircularEvent is the circular's own lifecycle model
+    exclude=["sync_xid"],
 )
 class Circular(BaseModel):
     """A red/black-list circular (红黑榜通报) of a county for a month. A draft is built from
@@ -237,6 +244,7 @@ class Circular(BaseModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    sync_xid = sync_stamp_field()
 
     objects = CircularQuerySet.as_manager()
 
@@ -245,7 +253,10 @@ class Circular(BaseModel):
         verbose_name_plural = _("红黑榜通报")
         ordering = ["-period", "county__code", "-id"]
         permissions = [("publish_circular", _("发布红黑榜通报及更正"))]
-        indexes = [models.Index(fields=["county", "period"], name="circular_county_period")]
+        indexes = [
+            models.Index(fields=["county", "period"], name="circular_county_period"),
+            sync_index("circular"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["county", "period"],
@@ -295,6 +306,7 @@ class Circular(BaseModel):
                 operation=pgtrigger.Delete,
                 condition=pgtrigger.Q(old__status__in=["published", "superseded"]),
             ),
+            *sync_triggers(CircularQuerySet.scope_path),
         ]
 
     def __str__(self) -> str:
@@ -406,7 +418,12 @@ class CircularEntry(BaseModel):
                 condition=Q(by_rank=True) | Q(by_finding=True), name="circular_entry_grounds"
             ),
         ]
-        triggers = [EntryFrozen(name="circular_entry_frozen")]
+        # The circular lists its entries (API): a changed entry serves the circular again.
+        # Entries of a published circular never change (EntryFrozen refuses first).
+        triggers = [
+            EntryFrozen(name="circular_entry_frozen"),
+            *touch_triggers("circular", update=True),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.order}. {self.team_name}"

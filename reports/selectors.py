@@ -2,10 +2,18 @@
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import CharField, Count, OuterRef, Q
+from django.db.models.functions import Cast, JSONObject
 from django.http import Http404
 
 from .models import Circular, CircularEntry, CircularQuerySet, CircularStatus, EntryKind
+
+# What the provincial API serves of the circulars: the published ones and those a correction
+# superseded. A draft is the county's working copy (rebuilt, reworded, discarded); it is
+# official only once published, and a published circular never becomes a draft again or
+# disappears, so a mirror never holds a row it should drop.
+PUBLIC_STATUSES = (CircularStatus.PUBLISHED, CircularStatus.SUPERSEDED)
 
 
 def circular_list(*, user: Any) -> CircularQuerySet:
@@ -53,4 +61,40 @@ def work_entries(*, user: Any, team_id: int):
         .filter(team_id=team_id, circular__status=CircularStatus.PUBLISHED)
         .select_related("circular")
         .order_by("-circular__published_on", "-circular_id")
+    )
+
+
+def circular_published_list(*, user: Any) -> CircularQuerySet:
+    """Published and superseded circulars in scope, each with its entries (`entry_rows`:
+    the red list then the black list, each in its order) built as JSON rows in the same
+    query, so that a page of circulars is one query whatever its size."""
+    entries = (
+        CircularEntry.objects.filter(circular=OuterRef("pk"))
+        .order_by("-kind", "order")  # red before black
+        .values(
+            row=JSONObject(
+                id="id",
+                kind="kind",
+                order="order",
+                team="team_id",
+                team_name="team_name",
+                village_name="village_name",
+                township_name="township_name",
+                unit_name="unit_name",
+                rank="rank",
+                of="of",
+                score=Cast("score", CharField()),
+                metrics="metrics",
+                findings="findings",
+                by_rank="by_rank",
+                by_finding="by_finding",
+                facts="facts",
+                consequence="consequence",
+            )
+        )
+    )
+    return (
+        Circular.objects.visible_to(user)
+        .filter(status__in=PUBLIC_STATUSES)
+        .annotate(entry_rows=ArraySubquery(entries))
     )

@@ -2,9 +2,10 @@
 
 from common.api.routers import ApiRouter
 
-from . import api_exports
+from . import api_exports, apis
 
 router = ApiRouter()
+router.register("circulars", apis.CircularViewSet)
 router.register("exports", api_exports.ExportJobViewSet)
 
 urlpatterns = router.urls

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("assessments", "0006_api_sync_index"),
+        ("assessments", "0007_api_sync_assessment"),
     ]
 
     operations = [

@@ -9,6 +9,10 @@ converter per field that gives exactly what the field's `to_representation` woul
 ISO 8601, datetimes in the current time zone, decimals as strings, masks). Field kinds the
 plan does not know are refused when the plan is built, never guessed; a
 SerializerMethodField (which might query per row) is refused too.
+
+Rows nested in a row (a circular's entries, an assessment's scores) are a `ListField` whose
+child is a serializer: the selector builds them as JSON in the page query (an annotation),
+in the child's representation, and the plan serves them as they come (see `_check_nested`).
 """
 
 import datetime as dt
@@ -93,6 +97,40 @@ class RowPlan:
         return out
 
 
+def _dates(values: list[dt.date]) -> list[str]:
+    return [value.isoformat() for value in values]
+
+
+# Fields a nested row may have: the database builds the row as JSON in their representation
+# (numbers, text, true/false, decimals cast to text, JSON as stored).
+NESTED_FIELDS = (
+    serializers.PrimaryKeyRelatedField,
+    serializers.BooleanField,
+    serializers.IntegerField,
+    serializers.DecimalField,
+    serializers.CharField,
+    serializers.ChoiceField,
+    serializers.JSONField,
+)
+
+
+def _check_nested(child: serializers.Serializer) -> None:
+    """A list of rows nested in a resource's row (a circular's entries) is built by the
+    database as JSON in the page query and served as it comes: no per-row query, and no
+    conversion. So the nested fields must be of kinds whose JSON is their representation:
+    no masked personal data (it would escape the mask), no times (the database's time zone
+    is not the answer's), no lists or objects of their own."""
+    for key, field in child.fields.items():
+        if isinstance(field, MaskedField | serializers.SerializerMethodField) or not isinstance(
+            field, NESTED_FIELDS
+        ):
+            raise TypeError(f"{type(child).__name__}.{key}: {type(field).__name__} is not nested")
+        if isinstance(field, serializers.DecimalField) and not getattr(
+            field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING
+        ):
+            raise TypeError("decimals are served as strings")
+
+
 def _converter(field: serializers.Field) -> tuple[Callable | None, str | None]:
     """(converter or None for "as is", mask kind) of one DRF field."""
     if isinstance(field, MaskedField):
@@ -117,6 +155,11 @@ def _converter(field: serializers.Field) -> tuple[Callable | None, str | None]:
         return str, None
     if isinstance(field, serializers.ListField):
         child = field.child
+        if isinstance(child, serializers.Serializer):
+            _check_nested(child)
+            return None, None
+        if isinstance(child, serializers.DateField):
+            return _dates, None
         if not isinstance(
             child, serializers.CharField | serializers.ChoiceField | serializers.IntegerField
         ):

@@ -7,7 +7,11 @@ routers serve with every role; a resource without a case here fails it. A workfl
 
 import datetime as dt
 
+from django.db.models import Q
+
 from common.models import Tombstone
+
+from .conftest import finalize_assessment, publish_circular
 
 
 def _deleted_twins(world):
@@ -21,6 +25,26 @@ def _deleted_twins(world):
         measure.delete()  # as a superuser's delete in the admin would
     by_object = {t.object_id: t for t in Tombstone.objects.filter(model="households.measure")}
     return by_object[ids[0]], by_object[ids[1]]
+
+
+def _published_circulars(world):
+    """Each county's circular of last month, published with its team on the black list;
+    county A then drafts a correction, which the API does not serve (SERVED)."""
+    from reports import services as reports
+
+    a = publish_circular(county=world.county_a, team=world.team_a, actor=world.official_a)
+    b = publish_circular(county=world.county_b, team=world.team_b, actor=world.official_b)
+    reports.circular_correct(circular=a, actor=world.official_a, reason="更正名单")
+    return a, b
+
+
+def _finalized_assessments(world):
+    """Each county's yearly assessment of its cadre, finalized; the teams' assessments stay
+    drafts, which the API does not serve (SERVED)."""
+    return (
+        finalize_assessment(world.assessment_a, actor=world.official_a),
+        finalize_assessment(world.assessment_b, actor=world.official_b),
+    )
 
 
 CASES = {
@@ -43,11 +67,20 @@ CASES = {
     "findings": lambda w: (w.finding_a, w.finding_b),
     "rankings": lambda w: (w.ranking_a, w.ranking_b),
     "escalations": lambda w: (w.escalation_a, w.escalation_b),
+    "assessments": _finalized_assessments,
+    "circulars": _published_circulars,
     "deletions": _deleted_twins,
 }
 
 # Rows scoped by a county's own code (not by a village's): township staff see none of them.
 COUNTY_SCOPED = {"escalations"}
+
+# Resources that serve only some of the rows in a role's scope (the rest are the county's
+# working copies): resource → the rows served, stated here apart from the selectors.
+SERVED = {
+    "circulars": Q(status__in=["published", "superseded"]),
+    "assessments": Q(state="finalized"),
+}
 
 # Workflow endpoints: resource → "module::test" that proves its scope (it must exist).
 OTHER_SCOPE_TESTS: dict[str, str] = {

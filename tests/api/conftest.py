@@ -88,8 +88,12 @@ def add_county(world, n: int) -> dict[str, Any]:
     """One more county in the world's city with one of everything the API serves (for
     query counts at two sizes). `n` picks distinct codes."""
     from assessments import services as assessments
+    from assessments.models import Assessment
     from households import services as hs
+    from reports import services as reports
     from teams import presence
+
+    from ..conftest import YEARLY_SCHEME
 
     today = timezone.localdate()
     county = f.region(f"1401{30 + n:02d}000000", f"新县{n}", Level.COUNTY, world.city)
@@ -173,4 +177,76 @@ def add_county(world, n: int) -> dict[str, Any]:
     last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     assessments.ranking_compute(county=county, period=last_month)
     assessments.escalation_derive(county=county, period=last_month)
+    official = f.user(f"official_new{n}", Role.COUNTY_ADMIN, county)
+    reports.circular_rule_set(region=county, **CIRCULAR_RULE, number_prefix=f"新驻组{n}")
+    publish_circular(county=county, team=team, actor=official)
+    assessments.yearly_scheme_set(region=county, from_year=2026, **YEARLY_SCHEME)
+    assessments.assessment_fill(county=county, year=2026)
+    finalize_assessment(Assessment.objects.get(cadre=cadre, year=2026), actor=official)
     return {"county": county, "village": village, "household": household, "team": team}
+
+
+CIRCULAR_RULE = {
+    "effective_from": dt.date(2026, 1, 1),
+    "name": "月度红黑榜",
+    "red_count": 3,
+    "black_count": 3,
+    "issuer": "县驻村工作领导小组办公室",
+    "red_consequence": "年终考核加分，评先评优优先考虑。",
+    "black_consequence": "年终考核扣分，约谈工作队长。",
+}
+
+
+def last_month() -> dt.date:
+    return (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def publish_circular(*, county, team, actor):
+    """The county's circular of last month, (re)built with `team` on the black list (a
+    serious finding about it that month) and published."""
+    from reports import services as reports
+
+    circular = black_list_draft(county=county, team=team)
+    return reports.circular_publish(circular=circular, actor=actor)
+
+
+def black_list_draft(*, county, team):
+    """The county's draft circular of last month, (re)built with `team` on the black list
+    for a serious finding about it that month."""
+    from assessments import services as assessments
+    from reports import services as reports
+
+    period = last_month()
+    on = period + dt.timedelta(days=9)
+    inspection = assessments.inspection_create(
+        region=county,
+        kind="unannounced",
+        on=on,
+        title="月中暗访",
+        inspectors="县督查组",
+        villages=[team.village],
+    )
+    assessments.finding_create(
+        inspection=inspection,
+        village=team.village,
+        subject="team",
+        team=team,
+        category="discipline",
+        severity="serious",
+        description="工作队长擅自离岗三天",
+        deadline=on + dt.timedelta(days=15),
+    )
+    return reports.circular_build(county=county, period=period)
+
+
+def finalize_assessment(assessment, *, actor):
+    """A drafted yearly assessment scored by the county (low enough to stay within the top
+    grade's quota), submitted and finalized."""
+    from assessments import services as assessments
+
+    assessment = assessments.assessment_enter_scores(
+        assessment=assessment, actor=actor, scores={"unit": 50, "township": 50, "survey": 50}
+    )
+    assessment = assessments.assessment_submit(assessment=assessment, actor=actor)
+    (assessment,) = assessments.assessment_finalize(assessments=[assessment], actor=actor)
+    return assessment

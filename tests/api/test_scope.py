@@ -7,11 +7,12 @@ workflow endpoint whose scope test is not named in cases.OTHER_SCOPE_TESTS."""
 import importlib
 
 import pytest
+from django.db.models import Q
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from common.api.routers import REGISTRY, registry, sync_resources
 
-from .cases import CASES, COUNTY_SCOPED, OTHER_SCOPE_TESTS
+from .cases import CASES, COUNTY_SCOPED, OTHER_SCOPE_TESTS, SERVED
 from .conftest import pull_all
 
 MISSING_ID = 987654321
@@ -51,9 +52,11 @@ def test_every_api_view_is_a_registered_resource_with_a_scope_case():
 
 
 def expected_ids(resource, user) -> set[int]:
-    """What the role's scope holds, from the model's own visible_to()."""
+    """What the role's scope holds, from the model's own visible_to(), of the rows the
+    resource serves (cases.SERVED)."""
     model = REGISTRY[resource].model()
-    return set(model.objects.visible_to(user).values_list("pk", flat=True))
+    rows = model.objects.visible_to(user).filter(SERVED.get(resource, Q()))
+    return set(rows.values_list("pk", flat=True))
 
 
 def answer(client, url):
