@@ -209,6 +209,8 @@ HouseholdExportFilters = filters_serializer(
 MemberExportFilters = filters_serializer(
     "member", _("家庭成员名单（member_system、member_national）的筛选条件。")
 )
+CadreExportFilters = filters_serializer("cadre", _("驻村干部名单（cadres）的筛选条件。"))
+UnitExportFilters = filters_serializer("unit", _("派出单位名单（units）的筛选条件。"))
 
 
 class _DescribedInChinese:
@@ -292,7 +294,14 @@ class ExportRequestSchema(_DescribedInChinese, OpenApiSerializerExtension):
 
 HouseholdExport = _request_input("household", HouseholdExportFilters, _("导出帮扶户名单的申请。"))
 MemberExport = _request_input("member", MemberExportFilters, _("导出家庭成员名单的申请。"))
-REQUEST_INPUTS = {"household": HouseholdExport, "member": MemberExport}
+CadreExport = _request_input("cadre", CadreExportFilters, _("导出驻村干部名单的申请。"))
+UnitExport = _request_input("unit", UnitExportFilters, _("导出派出单位名单的申请。"))
+REQUEST_INPUTS = {
+    "household": HouseholdExport,
+    "member": MemberExport,
+    "cadre": CadreExport,
+    "unit": UnitExport,
+}
 
 
 def request_input(data: Any) -> ExportRequestInput:

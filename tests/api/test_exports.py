@@ -132,6 +132,25 @@ def test_an_identical_running_request_answers_202_with_the_same_job(world, calle
 
 
 @pytest.mark.parametrize(
+    ("profile", "filters"),
+    [
+        ("cadres", {"gender__exact": "F", "political_status__exact": "cpc"}),
+        ("units", {"level__exact": "county", "q": "农业"}),
+    ],
+)
+def test_the_roster_lists_export_through_the_api_too(world, callers, profile, filters):
+    response = post(callers["county_admin"].client, {"profile": profile, "filters": filters})
+    assert response.status_code == 202, response.content
+    job = ExportJob.objects.get(pk=response.json()["id"])
+    assert (job.profile, job.filters, job.requested_by) == (profile, filters, world.official_a)
+    # a household list's filter is not one of these lists'
+    wrong = {"profile": profile, "filters": {"relation__exact": "head"}}
+    refused = post(callers["county_admin"].client, wrong)
+    assert refused.status_code == 400
+    assert "relation__exact" in str(refused.json())
+
+
+@pytest.mark.parametrize(
     ("body", "field", "message"),
     [
         ({"profile": "pdf_report"}, "profile", None),
