@@ -2,6 +2,9 @@
 
 from common.api.routers import ApiRouter
 
+from .api_imports import ImportJobViewSet
+
 router = ApiRouter()
+router.register("imports", ImportJobViewSet)
 
 urlpatterns = router.urls

@@ -195,6 +195,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CauseEnum": "households.codes.Cause",
         "GenderEnum": "teams.models.Gender",
+        "ImportJobStatusEnum": "reports.models.ImportJobStatus",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -50,4 +50,6 @@ CASES = {
 COUNTY_SCOPED = {"escalations"}
 
 # Workflow endpoints: resource → "module::test" that proves its scope (it must exist).
-OTHER_SCOPE_TESTS: dict[str, str] = {}
+OTHER_SCOPE_TESTS: dict[str, str] = {
+    "imports": "tests.reports.test_import_api::test_another_countys_job_and_report_are_404",
+}
