@@ -16,12 +16,11 @@ from django.utils.translation import gettext_lazy as _
 
 from common.admin import ScopedAdminMixin, badge
 from common.errors import ApplicationError, user_message
-from households.models import HouseholdStatus
 
 from .imports import selectors, services
-from .imports.layouts import LAYOUTS, header_text
-from .imports.progress import import_progress
-from .imports.workbooks import template
+from .imports.layouts import LAYOUTS
+from .imports.progress import import_progress, progress_display
+from .imports.workbooks import layout_template
 from .models import ImportJob, ImportJobStatus
 
 PROBLEMS_SHOWN = 500
@@ -146,7 +145,7 @@ class ImportJobAdmin(ScopedAdminMixin, admin.ModelAdmin):
             "opts": self.opts,
             "job": job,
             "layout": layout,
-            "progress": import_progress(job.pk) if job.running else None,
+            "progress": progress_display(job, import_progress(job.pk)) if job.running else None,
             "problems": problems[:PROBLEMS_SHOWN],
             "more_problems": max(job.problem_count - PROBLEMS_SHOWN, 0),
             "counts": _counts(job),
@@ -209,14 +208,12 @@ class ImportJobAdmin(ScopedAdminMixin, admin.ModelAdmin):
         found = LAYOUTS.get(layout)
         if found is None or not services.can_import(request.user, found):
             raise Http404(_g("未找到。"))
-        statuses = list(HouseholdStatus.objects.values_list("name", flat=True))
+        content, filename = layout_template(found)
         response = HttpResponse(
-            template(found, statuses),
+            content,
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        response["Content-Disposition"] = content_disposition_header(
-            True, _g("%s导入模板.xlsx") % header_text(found.title)
-        )
+        response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
 
     def report_view(self, request, pk):
@@ -246,8 +243,8 @@ class ImportJobAdmin(ScopedAdminMixin, admin.ModelAdmin):
         if request.method == "POST":
             try:
                 services.import_job_cancel(job=job, user=request.user)
-            except ApplicationError as exc:
-                self.message_user(request, exc.message, messages.ERROR)
+            except (ApplicationError, PermissionDenied) as exc:
+                self.message_user(request, user_message(exc), messages.ERROR)
             else:
                 self.message_user(request, _g("已取消，上传的文件已删除。"))
         return HttpResponseRedirect(reverse("admin:reports_importjob_change", args=[job.pk]))

@@ -3,9 +3,11 @@
 from common.api.routers import ApiRouter
 
 from . import api_exports, apis
+from .api_imports import ImportJobViewSet
 
 router = ApiRouter()
 router.register("circulars", apis.CircularViewSet)
 router.register("exports", api_exports.ExportJobViewSet)
+router.register("imports", ImportJobViewSet)
 
 urlpatterns = router.urls

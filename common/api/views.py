@@ -3,6 +3,7 @@ format (`{"message", "extra"}`), never an HTML page."""
 
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -28,6 +29,7 @@ class ApiRoot(APIView):
         )
 
 
+@csrf_exempt  # a POST to an unknown API address is a JSON 404 too, not the CSRF page
 def api_not_found(request, *args, **kwargs) -> JsonResponse:
     return JsonResponse(
         {"message": _("接口地址不存在。"), "extra": {"path": request.path}},

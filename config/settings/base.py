@@ -206,6 +206,7 @@ SPECTACULAR_SETTINGS = {
         "UnitLevelEnum": "teams.models.UnitLevel",
         "UnitKindEnum": "teams.models.UnitKind",
         "PoliticalStatusEnum": "teams.models.PoliticalStatus",
+        "ImportJobStatusEnum": "reports.models.ImportJobStatus",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

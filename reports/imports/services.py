@@ -222,6 +222,15 @@ def import_job_confirm(*, job: ImportJob, user: User) -> ImportJob:
         ImportJobStatus.DONE,
     ):
         return job
+    if job.status == ImportJobStatus.INVALID:
+        raise ApplicationError(
+            _(
+                "校验发现 %(rows)d 行有问题，不能确认导入，没有写入任何数据；"
+                "请按问题清单改正文件后重新上传。只有校验通过的导入才能确认。"
+            )
+            % {"rows": job.bad_rows},
+            extra={"status": job.status, "problem_count": job.problem_count},
+        )
     if job.status != ImportJobStatus.READY:
         raise ApplicationError(
             _("只有校验通过的导入才能确认（当前：%s）。") % job.get_status_display(),
@@ -347,8 +356,11 @@ def _forget(job: ImportJob) -> None:
 
 @transaction.atomic
 def import_job_cancel(*, job: ImportJob, user: User) -> ImportJob:
-    """Drop an import that will not be committed; its file (personal data) is deleted."""
+    """Drop an import that will not be committed; its file (personal data) is deleted. Only
+    someone who may import its rows may cancel it (as only they may confirm it)."""
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if not can_import(user, LAYOUTS[job.layout]):
+        raise PermissionDenied(_("您没有导入%s的权限。") % LAYOUTS[job.layout].title)
     if job.status == ImportJobStatus.CANCELLED:
         return job
     if job.status not in (

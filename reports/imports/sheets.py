@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from .cells import BLANK, MEMO_KINDS, CellProblemError, Converter, display
 from .layouts import HOUSEHOLD, Column, Layout, header_text
+from .upload import RefusedFileError
 from .xlsx import EMPTY, Cell, SheetInfo, SheetReader, Workbook
 
 HEADER_ROWS = 30  # how far down a header is looked for
@@ -151,6 +153,8 @@ class LayoutReader:
         self.skipped_sheets: list[str] = []
         self.rows_read = 0
         self.rows_expected = 0  # from the sheets' dimensions, for progress
+        self.data_rows = 0
+        self.max_rows = settings.ZHUCUN_IMPORT_MAX_ROWS
 
     def sheets(self) -> Iterator[tuple[Header, SheetReader, list]]:
         best_incomplete: Header | None = None
@@ -238,7 +242,20 @@ class LayoutReader:
                     self._convert(header, reader, number, cells, own, values, problems) and empty
                 )
                 if not empty:
+                    self.data_rows += 1
+                    if self.data_rows > self.max_rows:
+                        self._too_many_rows()
                     yield Row(Ref(header.sheet.name, number), values, problems, repeat)
+
+    def _too_many_rows(self) -> None:
+        """A file of more data rows than one import takes (settings.ZHUCUN_IMPORT_MAX_ROWS)
+        is refused as soon as the reading passes the limit: the rest is never read."""
+        rows = max(self.data_rows, self.rows_expected)
+        raise RefusedFileError(
+            _("文件约有 %(rows)d 行数据，超过单次导入的上限 %(max)d 行，请分成几个文件导入。")
+            % {"rows": rows, "max": self.max_rows},
+            extra={"rows": rows, "max": self.max_rows},
+        )
 
     def _convert(self, header, reader, number, cells, positions, values, problems) -> bool:
         """Convert the cells at `positions` into `values`; True when all were empty.

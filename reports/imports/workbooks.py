@@ -49,6 +49,15 @@ def choice_values(column: Column, statuses: Sequence[str] = ()) -> list[str]:
     return [label for label in column.labels() if label]
 
 
+def layout_template(layout: Layout) -> tuple[bytes, str]:
+    """The layout's template with the household statuses in use, and its file name (the
+    admin's download and the API's)."""
+    from households.models import HouseholdStatus
+
+    statuses = list(HouseholdStatus.objects.values_list("name", flat=True))
+    return template(layout, statuses), _("%s导入模板.xlsx") % header_text(layout.title)
+
+
 def template(layout: Layout, statuses: Sequence[str] = ()) -> bytes:
     """An empty workbook of the layout: an instructions sheet, the header row (required
     columns marked and coloured, a comment on each), frozen; ID, phone and code columns

@@ -85,4 +85,5 @@ SERVED = {
 # Workflow endpoints: resource → "module::test" that proves its scope (it must exist).
 OTHER_SCOPE_TESTS: dict[str, str] = {
     "exports": "tests.api.test_exports::test_jobs_are_their_requesters_only",
+    "imports": "tests.reports.test_import_api::test_another_countys_job_and_report_are_404",
 }

@@ -87,6 +87,35 @@ def test_the_problem_list_and_its_marked_report(client, world):
     assert number[6:14] not in str([[c.value for c in r] for r in sheet.iter_rows()])
 
 
+def test_the_job_page_shows_the_phase_and_percentage_while_a_check_runs(client, world, monkeypatch):
+    from reports.imports.progress import Progress
+
+    client.force_login(world.official_a)
+    job = services.import_job_create(
+        user=world.official_a, layout="households", upload=upload(households_file(world))
+    )
+    url = reverse("admin:reports_importjob_change", args=[job.pk])
+    seen = {}
+
+    class Watched(Progress):
+        def __call__(self, phase, done, total):
+            super().__call__(phase, done, total)
+            seen.setdefault(phase, client.get(url).content.decode())
+
+    monkeypatch.setattr(services, "Progress", Watched)
+    waiting = client.get(url).content.decode()
+    assert "排队等待" in waiting
+    services.import_job_check(job_id=job.pk)
+    page = seen["check"]  # the households' check starts at 70 % of a dry run
+    assert "校验中" in page
+    progress = page[page.index('id="progress"') :]
+    progress = progress[: progress.index("</td>")]
+    assert "校验" in progress
+    assert 'value="70"' in progress
+    assert "70%" in progress
+    assert 'id="progress"' not in client.get(url).content.decode()  # done: no bar any more
+
+
 def test_another_countys_job_and_files_are_404(client, world):
     job = check(world.official_b, households_file(world))  # county B's (its rows: out of scope)
     assert job.report  # it has a report of problems
@@ -181,6 +210,20 @@ def test_cancel_deletes_the_file(client, world, django_capture_on_commit_callbac
     job.refresh_from_db()
     assert job.status == "cancelled"
     assert not storage.exists(name)
+
+
+def test_only_someone_who_may_import_cancels(client, world):
+    from accounts.roles import Role
+
+    job = check(world.official_a, households_file(world))
+    city = f.user("city_ty", Role.CITY, world.city)  # sees the county's imports, imports none
+    client.force_login(city)
+    assert client.get(reverse("admin:reports_importjob_change", args=[job.pk])).status_code == 200
+    page = client.post(reverse("admin:reports_importjob_cancel", args=[job.pk]), follow=True)
+    assert "您没有导入帮扶户及家庭成员（系统格式）的权限。" in page.content.decode()
+    job.refresh_from_db()
+    assert job.status == "ready"
+    assert job.file.storage.exists(job.file.name)
 
 
 def test_changelist_query_count_does_not_grow(client, world):

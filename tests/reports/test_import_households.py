@@ -283,6 +283,20 @@ def test_missing_required_columns_are_named(world):
     assert "缺少必填列：户编号、身份证号" in problem.message
 
 
+def test_more_rows_than_one_import_takes_are_refused_with_the_count(world, settings):
+    settings.ZHUCUN_IMPORT_MAX_ROWS = 3
+    v = world.village_a
+    relations = ["户主", "配偶", "之子", "之女"]
+    rows = [member_row(v, "L1", f"成员{n}", f.id_number(), r) for n, r in enumerate(relations)]
+    before = (Household.objects.count(), Member.objects.count())
+    job = check(world.official_a, xlsx(rows, headers=headers()))
+    assert job.status == "failed"
+    assert job.error == "文件约有 4 行数据，超过单次导入的上限 3 行，请分成几个文件导入。"
+    assert not ImportProblem.objects.filter(job=job).exists()
+    assert (Household.objects.count(), Member.objects.count()) == before
+    assert check(world.official_a, xlsx(rows[:3], headers=headers())).status == "ready"
+
+
 def test_header_below_titles_merged_two_rows_any_order_extra_columns(world):
     v = world.village_a
     wanted = [

@@ -166,3 +166,12 @@ def test_units_export_round_trips(world):
     job = check(world.official_a, exported(world.official_a, "units"), layout="units")
     assert job.rows == 1
     assert job.counts == {"units": {"created": 0, "updated": 0, "unchanged": 1}}, messages(job)
+
+
+def test_a_roster_of_more_rows_than_one_import_takes_is_refused(world, settings):
+    settings.ZHUCUN_IMPORT_MAX_ROWS = 2
+    rows = [unit_row(world.county_a, f"清徐县第{n}局") for n in range(3)]
+    job = check(world.official_a, unit_book(rows), layout="units")
+    assert job.status == "failed"
+    assert "超过单次导入的上限 2 行" in job.error
+    assert not DispatchingUnit.objects.filter(name__startswith="清徐县第").exists()

@@ -2,6 +2,7 @@
 other files. A hostile file is refused quickly, with a Chinese message, and never stored."""
 
 import io
+import os
 import time
 import tracemalloc
 import zipfile
@@ -92,6 +93,20 @@ def test_a_highly_compressed_part_is_refused_by_its_ratio(settings):
     content = xlsx([["x"]], headers=["姓名"])
     content = replace_part(content, "xl/worksheets/sheet1.xml", b" " * (3 * 2**20))
     assert "压缩比异常" in refused(content)
+
+
+def test_parts_each_within_the_limits_but_too_big_together_are_refused(settings):
+    settings.ZHUCUN_IMPORT_MAX_UNPACKED = 2 * 2**20
+    noise = {f"xl/media/image{n}.bin": os.urandom(600 * 2**10) for n in range(4)}
+    content = replace_part(xlsx([["x"]], headers=["姓名"]), "", b"", add=noise)
+    parts = zipfile.ZipFile(io.BytesIO(content)).infolist()
+    for info in parts:  # no part is a bomb by its size or its ratio ...
+        assert info.file_size < settings.ZHUCUN_IMPORT_MAX_UNPACKED
+        assert info.file_size / max(info.compress_size, 1) < settings.ZHUCUN_IMPORT_MAX_RATIO
+    assert sum(i.file_size for i in parts) > settings.ZHUCUN_IMPORT_MAX_UNPACKED  # ... together
+    assert "解压后超过 2 MB" in refused(content)
+    settings.ZHUCUN_IMPORT_MAX_UNPACKED = 4 * 2**20
+    assert check_workbook(io.BytesIO(content), size=len(content))  # within the sum: accepted
 
 
 def test_billion_laughs_is_refused_quickly():
