@@ -65,9 +65,15 @@ def test_api_conforms_to_its_schema(case, role_credentials):
     # An opaque cursor and reveal without its reason are valid by the schema's types yet
     # rightly refused (400, documented): OpenAPI cannot say "a cursor this server issued"
     # or "reason when reveal". Every other check applies to them, and all checks to the rest.
-    # Likewise an uploaded file: "an .xlsx workbook" is more than its binary type can say.
+    # Likewise an uploaded file: "an .xlsx workbook" is more than its binary type can say; and
+    # an export of full values without its purpose ("reason when unmasked").
     query = case.query or {}
-    refusable = {"cursor", "reveal"} & set(query) or case.media_type == "multipart/form-data"
+    body = case.body if isinstance(case.body, dict) else {}
+    refusable = (
+        {"cursor", "reveal"} & set(query)
+        or case.media_type == "multipart/form-data"
+        or body.get("unmasked") is True
+    )
     excluded = [positive_data_acceptance] if refusable else []
     headers, cookies = role_credentials
     if cookies:
