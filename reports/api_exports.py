@@ -22,7 +22,6 @@ then checks the same filters again (`reports.exports.filters.clean_filters`).
 """
 
 import re
-import time
 from typing import Any, ClassVar
 
 import django_filters
@@ -53,7 +52,7 @@ from common.api.filters import MAX_ID
 from common.api.permissions import ApiAccess
 from common.api.schema import ApiAutoSchema, ErrorSerializer
 from common.api.throttling import ApiClientThrottle, ApiUserThrottle
-from common.api.viewsets import pull_logger
+from common.api.viewsets import LoggedApiMixin
 from common.audit import Source, audit_context, client_ip
 
 from .exports.filters import FILTERSETS, MAX_IDS, HashFilter, IdsFilter
@@ -559,7 +558,7 @@ FILE = OpenApiResponse(
 ID_DESCRIPTION = _("按 ID 取您自己的一个导出任务；别人的任务（超级管理员看别人的也一样）回答404。")
 
 
-class ExportJobViewSet(viewsets.GenericViewSet):
+class ExportJobViewSet(LoggedApiMixin, viewsets.GenericViewSet):
     """Export jobs of the caller: request, list, status, file (see the module docstring)."""
 
     permission_classes = [ExportAccess]
@@ -570,8 +569,6 @@ class ExportJobViewSet(viewsets.GenericViewSet):
     serializer_class = ExportJobSerializer
     lookup_value_regex = r"[0-9]{1,18}"
     schema = ExportJobSchema()
-    resource: ClassVar[str] = ""  # the URL prefix, set by ApiRouter.register
-    row_count = 0
 
     def required_permissions(self) -> list[str]:
         return [EXPORT_PERMISSION]
@@ -766,27 +763,4 @@ class ExportJobViewSet(viewsets.GenericViewSet):
         except ExportNotReadyError as exc:
             return Response({"message": exc.message, "extra": exc.extra}, status=409)
         self.row_count = export_job_get(user=request.user, job_id=job_id).row_count or 0
-        return response
-
-    # --- every answer ---------------------------------------------------------------------
-
-    def initial(self, request, *args, **kwargs):
-        self.started = time.perf_counter()
-        super().initial(request, *args, **kwargs)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        # Jobs name files of personal data: never kept by a browser or a proxy.
-        response["Cache-Control"] = "private, no-store"
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            started = getattr(self, "started", None)
-            pull_logger()(
-                request=request,
-                resource=self.resource,
-                action=getattr(self, "action", None) or request.method.lower(),
-                status=response.status_code,
-                rows=self.row_count,
-                duration_ms=int((time.perf_counter() - started) * 1000) if started else None,
-            )
         return response

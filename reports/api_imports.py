@@ -43,6 +43,7 @@ from rest_framework.reverse import reverse
 
 from common.api.schema import ERRORS, ErrorSerializer
 from common.api.throttling import ApiClientThrottle, ApiUserThrottle
+from common.api.viewsets import LoggedApiMixin
 from common.errors import ApplicationError
 
 from .imports import selectors, services
@@ -513,7 +514,7 @@ SCHEMA = {
 
 
 @extend_schema_view(**SCHEMA)
-class ImportJobViewSet(viewsets.GenericViewSet):
+class ImportJobViewSet(LoggedApiMixin, viewsets.GenericViewSet):
     queryset = ImportJob.objects.none()  # the schema's; requests use the selector
     serializer_class = ImportJobOutput
     permission_classes = [ImportAccess]
@@ -522,7 +523,6 @@ class ImportJobViewSet(viewsets.GenericViewSet):
     parser_classes = [MultiPartParser]
     pagination_class = ImportJobPagination
     lookup_value_regex = r"[0-9]{1,18}"
-    resource = ""  # the URL prefix, set by ApiRouter.register
 
     def error_statuses(self) -> tuple[str, ...]:
         return ()  # every operation names its own (the read API's say "read only")
@@ -576,11 +576,6 @@ class ImportJobViewSet(viewsets.GenericViewSet):
         }
         serializer = (ImportJobDetailOutput if detail else ImportJobOutput)(job, context=context)
         return Response(serializer.data, status=code, headers=headers)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "private, no-store"  # names and masked ID numbers
-        return response
 
     # --- reads ---------------------------------------------------------------------------
 

@@ -58,7 +58,44 @@ def pull_logger():
     return import_string(settings.ZHUCUN_API_PULL_LOGGER)
 
 
-class SyncViewSet(viewsets.ReadOnlyModelViewSet):
+class LoggedApiMixin:
+    """Every answer is private (never kept by a browser or a proxy: personal data, or files
+    of it) and, to an authenticated caller, logged by the configured pull logger with the
+    resource, action, status, rows and duration. A view sets `row_count` (and
+    `logged_reveal_reason()` when it revealed full values)."""
+
+    resource: ClassVar[str] = ""  # the URL prefix, set by ApiRouter.register
+    row_count = 0
+
+    def logged_reveal_reason(self) -> str:
+        return ""
+
+    def initial(self, request, *args, **kwargs):
+        self.started = time.perf_counter()
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "private, no-store"
+        # Only a request that was authenticated is logged: asking `request.user` of one refused
+        # before (an oversized upload) would authenticate it now, and a session's CSRF check
+        # reads the whole body.
+        user = getattr(request, "_user", None)
+        if user is not None and user.is_authenticated:
+            started = getattr(self, "started", None)
+            pull_logger()(
+                request=request,
+                resource=self.resource,
+                action=getattr(self, "action", None) or request.method.lower(),
+                status=response.status_code,
+                rows=self.row_count,
+                reveal_reason=self.logged_reveal_reason(),
+                duration_ms=int((time.perf_counter() - started) * 1000) if started else None,
+            )
+        return response
+
+
+class SyncViewSet(LoggedApiMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class: ClassVar[type[SyncSerializer]]
     summary: ClassVar[Any] = ""
     description: ClassVar[Any] = ""
@@ -69,12 +106,10 @@ class SyncViewSet(viewsets.ReadOnlyModelViewSet):
     throttle_classes = [ApiClientThrottle, ApiUserThrottle]
     renderer_classes = [JSONRenderer]
     lookup_value_regex = r"[0-9]{1,18}"
-    resource: ClassVar[str] = ""  # the URL prefix, set by ApiRouter.register
 
     personal_data: ClassVar[bool] = False  # has masked fields (set from the serializer)
     reveal = False
     reveal_reason = ""
-    row_count = 0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -120,9 +155,11 @@ class SyncViewSet(viewsets.ReadOnlyModelViewSet):
     # --- the request ----------------------------------------------------------------------
 
     def initial(self, request, *args, **kwargs):
-        self.started = time.perf_counter()
         super().initial(request, *args, **kwargs)
         self.reveal = self.personal_data and self.reveal_requested(request)
+
+    def logged_reveal_reason(self) -> str:
+        return self.reveal_reason if self.reveal else ""
 
     def reveal_requested(self, request) -> bool:
         raw = request.query_params.get("reveal")
@@ -160,21 +197,3 @@ class SyncViewSet(viewsets.ReadOnlyModelViewSet):
             raise Http404
         self.row_count = 1
         return Response(plan.rows(found, reveal=self.reveal)[0])
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        # Personal data: never kept by a browser or a proxy.
-        response["Cache-Control"] = "private, no-store"
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            started = getattr(self, "started", None)
-            pull_logger()(
-                request=request,
-                resource=self.resource,
-                action=getattr(self, "action", None) or request.method.lower(),
-                status=response.status_code,
-                rows=self.row_count,
-                reveal_reason=self.reveal_reason if self.reveal else "",
-                duration_ms=int((time.perf_counter() - started) * 1000) if started else None,
-            )
-        return response

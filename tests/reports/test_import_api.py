@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import ApiPull
 from accounts.roles import Role
 from config.celery import app as celery_app
 from households.models import Household, Member
@@ -201,6 +202,13 @@ def test_cancel_drops_the_job_and_its_file(world, django_capture_on_commit_callb
     refused = client.post(f"{BASE}{job.pk}/confirm/")
     assert refused.status_code == 409
     assert "只有校验通过的导入才能确认" in refused.json()["message"]
+    # every answer is in the API's call log, for the audit administrator
+    logged = ApiPull.objects.filter(resource="imports").order_by("id")
+    assert [(p.action, p.status, p.user) for p in logged] == [
+        ("cancel", 200, world.official_a),
+        ("cancel", 200, world.official_a),
+        ("confirm", 409, world.official_a),
+    ]
 
 
 @pytest.mark.parametrize("hostile", ["zip bomb", "billion laughs"])
@@ -258,6 +266,7 @@ def test_an_oversized_body_is_refused_before_it_is_read(world, settings, monkeyp
     assert response.status_code == 400
     assert response.json()["message"] == "文件过大，单个文件不能超过 1 MB，请分成几个文件导入。"
     assert not new_jobs(world).exists()
+    assert not ApiPull.objects.exists()  # refused before it was authenticated: not logged
 
 
 def test_a_file_over_the_limit_within_the_form_allowance_is_refused_by_the_checks(world, settings):
