@@ -1,11 +1,13 @@
 """Callers of the API in every role, and helpers to page through it."""
 
 import datetime as dt
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -31,6 +33,15 @@ class Caller:
 def token_client(user, name="省级系统") -> tuple[Client, Any, str]:
     token, key = api_token_issue(user=user, name=name, actor=None)
     return Client(headers={"authorization": f"Token {key}"}), token, key
+
+
+def csrf_client(user) -> tuple[Client, dict]:
+    """A logged-in browser session that checks CSRF, and the header that passes it."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    secret = secrets.token_hex(16)  # 32 characters, as Django's own cookie
+    client.cookies[settings.CSRF_COOKIE_NAME] = secret
+    return client, {"HTTP_X_CSRFTOKEN": secret}
 
 
 def session_client(user) -> Client:

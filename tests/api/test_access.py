@@ -16,7 +16,7 @@ from households.models import Household
 from tests import factories as f
 
 from .cases import CASES
-from .conftest import token_client
+from .conftest import csrf_client, token_client
 
 RESOURCES = sorted(registry())
 
@@ -101,6 +101,24 @@ def test_endpoints_are_read_only(world, callers):
             assert response.status_code == 405, (resource, method)
             assert response.json()["message"].startswith("方法"), response.json()
         assert type(inside)._base_manager.filter(pk=inside.pk).values().get() == before
+
+
+def test_endpoints_are_read_only_for_sessions_too(world):
+    """A person's session with a valid CSRF token meets the same 405; without the token the
+    request is refused (403) before the method is considered. Nothing changes either way."""
+    client, csrf = csrf_client(world.official_a)
+    for resource in sorted(sync_resources()):
+        list_url = f"/api/v1/{resource}/"
+        refused = client.post(list_url, {}, content_type="application/json")
+        assert refused.status_code == 403, resource
+        assert "CSRF" in refused.json()["message"] or "令牌" in refused.json()["message"]
+        assert client.post(list_url, {}, content_type="application/json", **csrf).status_code == 405
+    before = Household.objects.filter(pk=world.household_a.pk).values().get()
+    detail = f"/api/v1/households/{world.household_a.pk}/"
+    for method in ("put", "patch", "delete"):
+        response = getattr(client, method)(detail, {}, content_type="application/json", **csrf)
+        assert response.status_code == 405, method
+    assert Household.objects.filter(pk=world.household_a.pk).values().get() == before
 
 
 def test_unknown_api_urls_answer_in_the_error_format(world, callers):

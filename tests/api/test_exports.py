@@ -4,13 +4,11 @@ status and progress, the requester-only download with its expiry, the list and i
 import datetime as dt
 import io
 import re
-import secrets
 from urllib.parse import unquote
 
 import openpyxl
 import pghistory.models
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -22,7 +20,7 @@ from reports.models import ExportJob
 from reports.tasks import export_job_run_task
 from tests import factories as f
 
-from .conftest import Caller, session_client
+from .conftest import Caller, csrf_client, session_client
 
 URL = "/api/v1/exports/"
 MISSING_ID = 987654321
@@ -38,15 +36,6 @@ def media(settings, tmp_path):
 
 def post(client, body, **extra):
     return client.post(URL, body, content_type="application/json", **extra)
-
-
-def csrf_client(user) -> tuple[Client, dict]:
-    """A logged-in browser session that checks CSRF, and the header that passes it."""
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
-    secret = secrets.token_hex(16)  # 32 characters, as Django's own cookie
-    client.cookies[settings.CSRF_COOKIE_NAME] = secret
-    return client, {"HTTP_X_CSRFTOKEN": secret}
 
 
 def run(job_id: int) -> ExportJob:

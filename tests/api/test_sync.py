@@ -7,6 +7,7 @@ production: inside one transaction every row carries the same stamp, so nothing 
 again."""
 
 import datetime as dt
+from datetime import UTC
 
 import pghistory.models
 import pytest
@@ -115,6 +116,21 @@ def test_deletions_come_through_the_feed_in_scope(world, callers):
     assert codes == {ids[0]: world.village_a.code, ids[1]: world.village_b.code}
     only, _ = drain(province, "/api/v1/deletions/", resource="households")
     assert only == []
+    # `since`: the deletions at or after a time (the tombstones' own time, not the request's)
+    Tombstone.objects.filter(object_id=ids[0]).update(
+        deleted_at=dt.datetime(2026, 3, 1, tzinfo=UTC)
+    )
+    Tombstone.objects.filter(object_id=ids[1]).update(
+        deleted_at=dt.datetime(2026, 5, 1, tzinfo=UTC)
+    )
+    later, _ = drain(
+        province, "/api/v1/deletions/", resource="measures", since="2026-04-01T00:00:00+08:00"
+    )
+    assert [r["object_id"] for r in later] == [ids[1]]
+    both, _ = drain(
+        province, "/api/v1/deletions/", resource="measures", since="2026-03-01T08:00:00+08:00"
+    )
+    assert sorted(r["object_id"] for r in both) == sorted(ids)
 
 
 def test_deleting_a_household_leaves_a_tombstone_for_it_and_its_rows(world, callers):
